@@ -30,13 +30,15 @@ def bench_rows(data: dict) -> list[tuple[str, str, str, str]]:
     """(figure, ours, baseline, ratio and target) for every figure of a bench record's ``data``."""
     rows = []
     targets = data["targets"]
-    for r in data["tree"]["rows"]:
-        if "naive_s" in r:
-            rows.append((f"token tree + Huffman, N = {r['n']:,}", f"{r['fast_s']:.3f} s", f"naive trie {r['naive_s']:.3f} s",
-                         f"{r['speedup']:.1f}× ({_target(r['speedup'], targets['tree'])})"))
-        else:
-            rows.append((f"token tree + Huffman, N = {r['n']:,}", f"{r['fast_s']:.3f} s", "naive trie not run", ""))
-    rows.append(("token tree cost growth", f"time ∝ N^{data['tree']['loglog_slope']:.2f}", "", "log-log slope"))
+    for source, block in data["tree"].items():
+        for r in block["rows"]:
+            figure = f"token tree + Huffman, {source}, N = {r['n']:,} ({r['build']})"
+            if "naive_s" in r:
+                rows.append((figure, f"{r['fast_s']:.3f} s", f"naive trie {r['naive_s']:.3f} s",
+                             f"{r['speedup']:.1f}× ({_target(r['speedup'], targets['tree'])})"))
+            else:
+                rows.append((figure, f"{r['fast_s']:.3f} s", "naive trie not run", ""))
+        rows.append((f"token tree cost growth, {source}", f"time ∝ N^{block['loglog_slope']:.2f}", "", "log-log slope"))
     peak = data["matmul_peak_flops"]
     rows.append((f"float32 matmul peak ({data['threads']} thread)", _si(peak, "FLOP/s"), "", ""))
     for r in data["sft"]:

@@ -8,8 +8,9 @@ from ``l = 1`` at the root, so layer ``l`` holds prefixes of length ``l - 1`` (a
 nodes for a binary vocabulary) and the EOS weight of the ``j``-th node of layer ``l`` is ``p_{lj}``.
 
 The tree is stored as flat numpy arrays, one entry per node, ordered by depth and, within a depth,
-by (parent, token): every layer is a contiguous slice, and building, pruning and mixing are a few
-``np.unique`` / ``np.bincount`` calls per layer rather than a Python object per node.
+by (parent, token): every layer is a contiguous slice. Building addresses each response's node
+directly when the complete tree is small and otherwise goes layer by layer; pruning and mixing are
+a few ``np.unique`` / ``np.bincount`` calls per layer. No Python object per node either way.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
+import torch
 
 from elastic.errors import ElasticError
 
@@ -135,7 +137,9 @@ def token_tree(
     if lengths is None:
         tokens, lengths = pad_sequences(sequences)
     else:
-        tokens, lengths = np.asarray(sequences, dtype=np.int64), np.asarray(lengths, dtype=np.int64)
+        # contiguous and writable, as torch.from_numpy needs (a copy only for views and read-only arrays)
+        tokens = np.require(sequences, dtype=np.int64, requirements=["C", "W"])
+        lengths = np.asarray(lengths, dtype=np.int64)
         if tokens.ndim != 2 or len(tokens) != len(lengths):
             raise ElasticError("a padded array needs shape (N, L) and N lengths: pass a list instead")
     n = len(lengths)
@@ -143,12 +147,91 @@ def token_tree(
         raise ElasticError("cannot build a token tree of an empty dataset: pass at least one sequence")
     if vocab_size < 1:
         raise ElasticError(f"vocab_size={vocab_size} must be >= 1")
+    if depth is not None and depth < 1:
+        raise ElasticError(f"pruning depth d={depth} must be >= 1")
+    if lengths.min() < 0:
+        raise ElasticError(f"a length {int(lengths.min())} is negative: lengths count tokens, pass them >= 0")
+    if lengths.max() > tokens.shape[1]:
+        raise ElasticError(f"a length {int(lengths.max())} exceeds the {tokens.shape[1]} padded columns: "
+                           "pass lengths that fit the array")
     # uniform weights are counted (exact k/N) rather than summed as floats
     w = None if weights is None else _normalised(weights, n)
     max_depth = int(lengths.max()) if depth is None else min(int(lengths.max()), depth - 1)
-    if depth is not None and depth < 1:
-        raise ElasticError(f"pruning depth d={depth} must be >= 1")
+    tree = _addressed_tree(tokens, lengths, w, vocab_size, max_depth)
+    return tree if tree is not None else _layered_tree(tokens, lengths, w, vocab_size, max_depth)
 
+
+def _addressed_tree(tokens, lengths, w, vocab_size: int, d: int) -> TokenTree | None:
+    """The tree by direct addressing when the complete ``V``-ary tree of depth ``d`` has at most
+    about two nodes per response; ``None`` when it is larger, or when some row does not read as
+    its tokens followed by pads (a pad inside a response, a token after it), for the layered build.
+
+    A response :math:`x = (t_0, \\dots, t_{c-1})` gets the bijective base-``V`` numeral
+    :math:`f(x) = \\sum_i (t_i + 1) V^i`, which maps the strings of length at most ``d`` one to one
+    onto ``0 .. S-1``, :math:`S = \\sum_{c \\le d} V^c`, layer by layer. With the pad as digit 0 it
+    is one matrix-vector product over the padded array, and counting the ``f`` gives every EOS
+    weight without sorting. A digit 0 inside a row can alias another string, so the same product
+    carries the base-``(V+1)`` numeral ``g(x)`` (unique for digits in ``[0, V]``) and each row is
+    checked against the ``g`` and the depth of the node it addressed.
+    """
+    base = vocab_size + 1
+    layer_sizes = [vocab_size**c for c in range(d + 1)]
+    n_nodes = sum(layer_sizes)
+    # one int64 per row holds (f, g, depth) as f + f_bound * (g + g_bound * depth)
+    f_bound, g_bound = 1 << (n_nodes - 1).bit_length(), base**d
+    if d == 0 or n_nodes > 2 * len(lengths) + 1024 or f_bound * g_bound * (d + 1) >= 2**63:
+        return None
+    # torch: min and max in one pass and the int64 product on all cores (numpy takes 3 passes,
+    # single-threaded). Checking every column, not only the first d, may send a valid input
+    # to the layered build, never a wrong one through here.
+    lo, hi = torch.aminmax(torch.from_numpy(tokens))
+    if lo < PAD or hi >= vocab_size:
+        return None
+    scale = np.array([vocab_size**i + f_bound * base**i for i in range(d)], dtype=np.int64)
+    key = (torch.from_numpy(tokens[:, :d]) @ torch.from_numpy(scale)).numpy()
+    key += int(scale.sum()) + f_bound * g_bound * np.minimum(lengths, d)
+    f = key & (f_bound - 1)
+    # g of every node in f order: layer c is ordered by (t_{c-1}, rank of the parent in layer c-1)
+    g, digits = [np.zeros(1, np.int64)], np.arange(1, base)
+    for c in range(1, d + 1):
+        g.append(((digits * base ** (c - 1))[:, None] + g[-1]).ravel())
+    depth = np.repeat(np.arange(d + 1), layer_sizes)
+    node_key = np.arange(n_nodes) + f_bound * (np.concatenate(g) + g_bound * depth)
+    if not (node_key[f] == key).all():
+        return None
+
+    counts = np.bincount(f, w, minlength=n_nodes)  # integer counts when w is None: exact k/N below
+    starts = np.cumsum([0] + layer_sizes)
+    eos = [counts[starts[c] : starts[c + 1]] for c in range(d + 1)]
+    weight = [layer.copy() for layer in eos]
+    for c in range(d, 0, -1):  # a node weighs its EOS leaf plus its children
+        weight[c - 1] += weight[c].reshape(vocab_size, -1).sum(0)
+    if w is None:
+        eos, weight = ([layer / len(lengths) for layer in x] for x in (eos, weight))
+    # number the nodes that carry weight in the layered order, by (parent, token)
+    parents, labels, depths = [np.array([-1])], [np.array([-1])], [np.array([0])]
+    node_weights, node_eos = [weight[0]], [eos[0]]
+    node_id, offset, layer_start = np.zeros(1, np.int64), 1, 0
+    for c in range(1, d + 1):
+        rank = np.flatnonzero(weight[c] > 0)
+        keys = node_id[rank % layer_sizes[c - 1]] * vocab_size + rank // layer_sizes[c - 1]
+        unique, inverse = _unique_keys(keys, layer_start * vocab_size, offset * vocab_size)
+        node_id = np.zeros(layer_sizes[c], np.int64)
+        node_id[rank] = offset + inverse
+        parents.append(unique // vocab_size)
+        labels.append(unique % vocab_size)
+        depths.append(np.full(len(unique), c))
+        for out, values in ((node_weights, weight[c]), (node_eos, eos[c])):
+            out.append(np.empty(len(unique)))
+            out[-1][inverse] = values[rank]
+        layer_start, offset = offset, offset + len(unique)
+    return _assemble(vocab_size, parents, labels, depths, node_weights, node_eos)
+
+
+def _layered_tree(tokens, lengths, w, vocab_size: int, max_depth: int) -> TokenTree:
+    """The tree one layer at a time: the responses reaching layer ``l`` are keyed by (node in
+    layer ``l - 1``, token) and numbered by rank; any vocabulary and depth."""
+    n = len(lengths)
     node_of = np.zeros(n, dtype=np.int64)
     parents, labels, depths = [np.array([-1])], [np.array([-1])], [np.array([0])]
     node_weights = [np.array([1.0])]

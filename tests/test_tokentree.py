@@ -3,6 +3,7 @@ import pytest
 
 from elastic.errors import ElasticError
 from elastic.sources import IIDSource
+from elastic import tokentree
 from elastic.tokentree import mixture, mixture_weights, pad_sequences, token_tree
 
 # {0, 01, 01, 1}: worked by hand in the chapter's first exercise
@@ -88,6 +89,55 @@ def test_list_and_padded_inputs_agree():
     np.testing.assert_array_equal(a.eos, b.eos)
 
 
+def both_builds(monkeypatch, *args, **kwargs):
+    """The same tree by direct addressing (the layered build disabled) and by layers."""
+    def refuse(*_):
+        raise AssertionError("the layered build ran where direct addressing should have")
+
+    with monkeypatch.context() as m:
+        m.setattr(tokentree, "_layered_tree", refuse)
+        addressed = token_tree(*args, **kwargs)
+    with monkeypatch.context() as m:
+        m.setattr(tokentree, "_addressed_tree", lambda *_: None)
+        layered = token_tree(*args, **kwargs)
+    return addressed, layered
+
+
+@pytest.mark.parametrize("vocab, depth, weighted", [
+    (1, None, False), (2, None, False), (2, 5, False), (2, None, True), (3, 4, True), (4, 3, False),
+])
+def test_addressed_and_layered_builds_agree(monkeypatch, vocab, depth, weighted):
+    tokens, lengths = random_corpus(n=4000, seed=vocab, vocab=vocab)
+    weights = np.random.default_rng(0).random(len(lengths)) if weighted else None
+    addressed, layered = both_builds(monkeypatch, tokens, vocab, lengths=lengths, weights=weights, depth=depth)
+    for attr in ("parent", "token", "depth"):
+        np.testing.assert_array_equal(getattr(addressed, attr), getattr(layered, attr))
+    for attr in ("weight", "eos"):  # uniform weights are exact counts k/N in both builds
+        np.testing.assert_allclose(getattr(addressed, attr), getattr(layered, attr), rtol=1e-12 if weighted else 0)
+
+
+def test_a_pad_inside_a_response_is_caught_not_aliased():
+    # With pad digit 0, (-1, 1) has the base-2 numeral of the response (1, 0); base 3 tells them apart.
+    tokens, lengths = np.array([[1, 0], [-1, 1]]), np.array([2, 2])
+    assert tokentree._addressed_tree(tokens, lengths, None, 2, 2) is None
+    with pytest.raises(ElasticError, match=r"token id -1 is outside \[0, 2\)"):
+        token_tree(tokens, 2, lengths=lengths)
+
+
+def test_tokens_past_a_response_are_ignored():
+    tokens, lengths = np.array([[1, 0, 1], [0, 1, 1], [1, 7, 7]]), np.array([2, 3, 1])
+    assert tokentree._addressed_tree(tokens, lengths, None, 2, 3) is None
+    padded = token_tree(tokens, 2, lengths=lengths)
+    listed = token_tree([(1, 0), (0, 1, 1), (1,)], 2)
+    assert weights_by_prefix(padded) == weights_by_prefix(listed)
+
+
+def test_read_only_input_is_accepted():
+    tokens, lengths = random_corpus()
+    tokens.setflags(write=False)
+    assert weights_by_prefix(token_tree(tokens, 2, lengths=lengths)).keys()
+
+
 def test_mixture_weights_are_relative_sizes():
     np.testing.assert_allclose(mixture_weights([1000, 100, 900]), [0.5, 0.05, 0.45])
 
@@ -123,6 +173,8 @@ def test_serialisation_round_trip():
 @pytest.mark.parametrize("call, message", [
     (lambda: token_tree([(0, 5)], vocab_size=2), "outside [0, 2)"),
     (lambda: token_tree([], vocab_size=2), "empty dataset"),
+    (lambda: token_tree(np.zeros((1, 2)), 2, lengths=[3]), "pass lengths that fit the array"),
+    (lambda: token_tree(np.zeros((1, 2)), 2, lengths=[-1]), "pass them >= 0"),
     (lambda: token_tree(HAND, 2).prune(0), "must be >= 1"),
     (lambda: mixture_weights([10, 0]), "must be positive"),
     (lambda: mixture([token_tree(HAND, 2)], [1, 2]), "one size per dataset"),
