@@ -200,20 +200,27 @@ def _addressed_tree(tokens, lengths, w, vocab_size: int, d: int) -> TokenTree | 
     if not (node_key[f] == key).all():
         return None
 
-    counts = np.bincount(f, w, minlength=n_nodes)  # integer counts when w is None: exact k/N below
     starts = np.cumsum([0] + layer_sizes)
-    eos = [counts[starts[c] : starts[c + 1]] for c in range(d + 1)]
-    weight = [layer.copy() for layer in eos]
-    for c in range(d, 0, -1):  # a node weighs its EOS leaf plus its children
-        weight[c - 1] += weight[c].reshape(vocab_size, -1).sum(0)
-    if w is None:
-        eos, weight = ([layer / len(lengths) for layer in x] for x in (eos, weight))
-    # number the nodes that carry weight in the layered order, by (parent, token)
+
+    def by_layer(counts):  # (EOS, node weight) per layer: a node weighs its EOS leaf plus its children
+        eos = [counts[starts[c] : starts[c + 1]] for c in range(d + 1)]
+        weight = [layer.copy() for layer in eos]
+        for c in range(d, 0, -1):
+            weight[c - 1] += weight[c].reshape(vocab_size, -1).sum(0)
+        return eos, weight
+
+    # responses per node, as integers: a node exists when a response reaches it (even of weight 0)
+    ending, reached = by_layer(np.bincount(f, minlength=n_nodes))
+    if w is None:  # exact k/N, as the layered build
+        eos, weight = ([layer / len(lengths) for layer in x] for x in (ending, reached))
+    else:
+        eos, weight = by_layer(np.bincount(f, w, minlength=n_nodes))
+    # number the reached nodes in the layered order, by (parent, token)
     parents, labels, depths = [np.array([-1])], [np.array([-1])], [np.array([0])]
     node_weights, node_eos = [weight[0]], [eos[0]]
     node_id, offset, layer_start = np.zeros(1, np.int64), 1, 0
     for c in range(1, d + 1):
-        rank = np.flatnonzero(weight[c] > 0)
+        rank = np.flatnonzero(reached[c])
         keys = node_id[rank % layer_sizes[c - 1]] * vocab_size + rank // layer_sizes[c - 1]
         unique, inverse = _unique_keys(keys, layer_start * vocab_size, offset * vocab_size)
         node_id = np.zeros(layer_sizes[c], np.int64)

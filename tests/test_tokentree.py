@@ -108,7 +108,9 @@ def both_builds(monkeypatch, *args, **kwargs):
 ])
 def test_addressed_and_layered_builds_agree(monkeypatch, vocab, depth, weighted):
     tokens, lengths = random_corpus(n=4000, seed=vocab, vocab=vocab)
-    weights = np.random.default_rng(0).random(len(lengths)) if weighted else None
+    weights = None
+    if weighted:  # zero weights too: a response of weight 0 still puts its nodes in the tree
+        weights = np.random.default_rng(0).random(len(lengths)) * (np.arange(len(lengths)) % 3 > 0)
     addressed, layered = both_builds(monkeypatch, tokens, vocab, lengths=lengths, weights=weights, depth=depth)
     for attr in ("parent", "token", "depth"):
         np.testing.assert_array_equal(getattr(addressed, attr), getattr(layered, attr))
