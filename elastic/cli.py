@@ -167,7 +167,8 @@ def main(argv=None) -> int:
     one = sub.add_parser("run", help="run one experiment and write its results file (no notebook)")
     one.add_argument("name", help="experiment, e.g. rebound")
     one.add_argument("--preset", choices=PRESETS, default="cpu")
-    one.add_argument("--set", nargs="+", metavar="KEY=VALUE", help="override config fields (YAML values)")
+    one.add_argument("--set", nargs="+", action="extend", metavar="KEY=VALUE",
+                     help="override config fields (YAML values); repeat --set or list several")
     one.set_defaults(func=run_experiment)
     args = parser.parse_args(argv)
     try:
