@@ -63,8 +63,8 @@ glue_figure("fig_ablations", fig)
 # :name: fig-ablations
 #
 # Left: positive SFT followed by DPO towards the negative responses (the paper's Figures 7, 8).
-# Right: negative SFT first, positive SFT second (Figure 9); here rebound is a fast *rise*. The
-# dashed line is the base model.
+# Right: negative SFT first, positive SFT second (Figure 9); here rebound is a fast *rise*. Bars:
+# ± one standard error over the held-out prompts. The dashed line is the base model.
 # ```
 
 # %%

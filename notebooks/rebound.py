@@ -75,7 +75,8 @@ for panel in panels:
 # :name: fig-rebound
 #
 # Task score against the amount of negative fine-tuning data, one line per amount of positive
-# data (darker: more); dashed: the base model. The paper's Figure 4 shows the lines of larger
+# data (darker: more), with bars of ± one standard error over the held-out prompts; dashed: the
+# base model. The paper's Figure 4 shows the lines of larger
 # positive amounts starting higher and falling faster at first.
 # ```
 #
@@ -90,7 +91,12 @@ glue_text("rb_dataset", first["dataset"])
 glue_text("rb_metric", first["metric_name"])
 glue_text("rb_base", f"{first['base']['metric']:.3f}")
 glue_text("rb_sizes", ", ".join(str(c["first_size"]) for c in first["curves"]))
-glue_text("rb_drops", ", ".join(f"{d:+.3f}" for d in fv["initial_drop"]))
+glue_text("rb_drops", ", ".join(f"{d:+.3f} ± {se:.3f}" for d, se in zip(fv["initial_drop"], fv["initial_drop_se"])))
+judged = fv["drop_difference"] is not None
+glue_text("rb_diff", f"{fv['drop_difference']:+.3f} ± {fv['drop_difference_se']:.3f}" if judged else "not defined")
+glue_text("rb_noise", "cannot be judged with one amount of positive data" if not judged else
+          "more than two standard errors from zero" if fv["drop_difference_beyond_noise"] else
+          "within two standard errors of zero: on this grid it cannot be told apart from noise")
 glue_text("rb_early", f"{fv['early_rate']:.4f}")
 glue_text("rb_late", f"{fv['late_rate']:.4f}")
 glue_text("rb_n_panels", v["n_panels"])
@@ -105,7 +111,9 @@ glue_text("rb_fast_verdict", _figures.say(fv["fast_then_slow"], "falls faster at
 # For {glue:md}`rb_model` on {glue:md}`rb_dataset` the base model's {glue:md}`rb_metric` is
 # {glue:md}`rb_base`. With {glue:md}`rb_sizes` positive samples, the first amount of negative data
 # lowers the aligned score by {glue:md}`rb_drops` respectively (on a scale where larger is more
-# aligned). Averaged over the curves the score falls by {glue:md}`rb_early` per negative sample
+# aligned; ± one standard error over the held-out prompts, paired: every model answers the same
+# prompts). The drop after the most positive data minus the drop after the least is
+# {glue:md}`rb_diff`, {glue:md}`rb_noise`. Averaged over the curves the score falls by {glue:md}`rb_early` per negative sample
 # over the first step and by {glue:md}`rb_late` over the last, so it
 # {glue:md}`rb_fast_verdict`.
 #

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from elastic import config
@@ -30,27 +31,46 @@ def test_threshold_crossing_interpolates_between_grid_points():
     assert _alignment.threshold_crossing([0, 100], [0.5, 0.2], 0.01) is None
 
 
+def hand_curve(sizes, cells):
+    """A curve from each model's per-prompt scores (constants stand for prompts that agree)."""
+    cells = [c if isinstance(c, list) else [c] * 4 for c in cells]
+    return {"second_sizes": sizes, "metric": [float(np.mean(c)) for c in cells], "per_prompt": cells}
+
+
 def test_rebound_verdict_on_hand_made_curves():
     # more positive data: higher start, larger first fall; every curve falls fast, then slowly
-    curves = [{"second_sizes": [0, 10, 20, 40], "metric": [0.8, 0.7, 0.65, 0.6]},
-              {"second_sizes": [0, 10, 20, 40], "metric": [0.9, 0.6, 0.55, 0.5]}]
+    curves = [hand_curve([0, 10, 20, 40], [[0.9, 0.7, 0.8, 0.8], [0.7, 0.7, 0.6, 0.8], 0.65, 0.6]),
+              hand_curve([0, 10, 20, 40], [0.9, 0.6, 0.55, 0.5])]
     v = _alignment.rebound_verdict(curves, +1)
     assert v["initial_drop"] == pytest.approx([0.1, 0.3])
     assert v["drop_grows_with_first_size"] and v["fast_then_slow"]
     assert v["early_rate"] == pytest.approx((0.01 + 0.03) / 2)
     assert v["late_rate"] == pytest.approx((0.05 / 20 + 0.05 / 20) / 2)
     assert v["rebound_strength"] == pytest.approx(0.2)
+    # paired over the 4 prompts: drops (0.2, 0, 0.2, 0) and 0.3 each; their sd is 0.2/sqrt(3)
+    assert v["initial_drop_se"] == pytest.approx([0.1 / np.sqrt(3), 0.0])
+    assert v["drop_difference"] == pytest.approx(0.2)
+    assert v["drop_difference_se"] == pytest.approx(0.1 / np.sqrt(3))
+    assert v["drop_difference_beyond_noise"]  # 0.2 > 2 * 0.0577
     # a cost (lower is more aligned): the same numbers read the other way round
     flipped = _alignment.rebound_verdict(curves, -1)
     assert flipped["initial_drop"] == pytest.approx([-0.1, -0.3])
     assert not flipped["drop_grows_with_first_size"]
     # scores that rise under negative data show no rebound, however the rises compare
-    rising = [{"second_sizes": [0, 10, 20], "metric": [0.5, 0.51, 0.6]},
-              {"second_sizes": [0, 10, 20], "metric": [0.5, 0.5, 0.55]}]
+    rising = [hand_curve([0, 10, 20], [0.5, 0.51, 0.6]), hand_curve([0, 10, 20], [0.5, 0.5, 0.55])]
     v = _alignment.rebound_verdict(rising, +1)
     assert v["initial_drop"] == pytest.approx([-0.01, 0.0])
     assert v["drop_grows_with_first_size"] is False and v["fast_then_slow"] is False
     assert _alignment.rebound_verdict(rising[:1], +1)["drop_grows_with_first_size"] is None
+
+
+def test_a_difference_inside_its_noise_is_not_beyond_noise():
+    # drops (0.4, -0.2, 0.4, -0.2) against 0.1 each: mean difference 0, clearly noise
+    curves = [hand_curve([0, 10], [[0.9, 0.5, 0.9, 0.5], [0.5, 0.7, 0.5, 0.7]]), hand_curve([0, 10], [0.6, 0.5])]
+    v = _alignment.rebound_verdict(curves, +1)
+    assert v["drop_difference"] == pytest.approx(0.0, abs=1e-12)
+    assert v["drop_difference_se"] == pytest.approx(np.std([0.3, -0.3, 0.3, -0.3], ddof=1) / 2)
+    assert v["drop_difference_beyond_noise"] is False
 
 
 def test_kl_row_needs_less_negative_data_after_more_positive():

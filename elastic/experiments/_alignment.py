@@ -298,22 +298,26 @@ class Rebound:
         return model
 
     def evaluate(self, stages) -> dict:
-        """The cell of one model: its task score on the held-out prompts and its KL to θ0."""
+        """The cell of one model: its score on each held-out prompt, their means (the task score)
+        and its KL to θ0."""
         def compute():
             model = self.model(stages)
             responses = self.lab.respond(model, self.prompts)
             texts = [p + r for p, r in zip(self.prompts, responses)]
             if self.task == "sentiment":
                 values = score.sentiment(texts, model=self.lab.cfg.sentiment_model)
-                metric = float(np.mean(values > 0.5))
+                per_prompt = {"metric": values > 0.5, "mean_score": values}
             else:
                 values = score.safety_cost(self.prompts, responses, model=self.lab.cfg.cost_model)
-                metric = float(np.mean(values))
+                per_prompt = {"metric": values, "mean_score": values}
             divergence = score.kl(model, self.lab.base, self.lab.tokenizer, self.held_out_texts)
-            return {"metric": metric, "mean_score": float(np.mean(values)), "kl_to_base": float(divergence),
+            return {**{k: float(np.mean(v)) for k, v in per_prompt.items()},
+                    "per_prompt": {k: np.asarray(v, dtype=float).tolist() for k, v in per_prompt.items()},
+                    "kl_to_base": float(divergence),
                     "examples": [p + r for p, r in zip(self.prompts[:2], responses[:2])]}
 
-        return self.lab.store.cell("rebound", self._payload(stages), compute)
+        # "per_prompt" in the kind: cells stored before they kept each prompt's score are recomputed
+        return self.lab.store.cell("rebound per_prompt", self._payload(stages), compute)
 
     def grid(self, grid: Grid, progress=None) -> dict:
         """Every cell of ``grid`` as curves: one per first-stage size, over the second-stage sizes."""
@@ -333,14 +337,17 @@ class Rebound:
                 cells.append(self.evaluate((s1,) if n2 == 0 else (s1, (grid.method, second, n2))))
                 if progress:
                     progress.update()
+            per_prompt = [c["per_prompt"][field] for c in cells]
             curves.append({"first_size": n1, "second_sizes": [0, *grid.second_sizes],
                            "metric": [c[field] for c in cells], "mean_score": [c["mean_score"] for c in cells],
+                           "metric_se": [standard_error(v) for v in per_prompt], "per_prompt": per_prompt,
                            "kl_to_base": [c["kl_to_base"] for c in cells],
                            "examples": cells[-1]["examples"]})
         return {"dataset": self.dataset, "task": self.task, "metric_name": name,
                 "sign": sign, "first_side": first, "method": grid.method,
-                "base": {"metric": base[field], "examples": base["examples"]}, "curves": curves,
-                "verdict": rebound_verdict(curves, sign)}
+                "base": {"metric": base[field], "metric_se": standard_error(base["per_prompt"][field]),
+                         "examples": base["examples"]},
+                "curves": curves, "verdict": rebound_verdict(curves, sign)}
 
 
 def n_cells(grid: Grid) -> int:
@@ -359,21 +366,41 @@ def rebound_verdict(curves: list[dict], sign: int) -> dict:
 
     A verdict that a grid is too small to judge (one first-stage size; fewer than two second-stage
     sizes) is None, not False.
+
+    Every model answers the same held-out prompts, so a difference of scores has a paired standard
+    error over prompts: ``initial_drop_se[i]`` for each drop, and ``drop_difference`` (the drop at
+    the largest first-stage size minus the drop at the smallest) with ``drop_difference_se``;
+    ``drop_difference_beyond_noise`` says whether it exceeds two of them.
     """
     aligned = [sign * np.asarray(c["metric"]) for c in curves]
     sizes = np.asarray(curves[0]["second_sizes"], dtype=float)
     drops = [float(a[0] - a[1]) for a in aligned]
     early = float(np.mean([(a[0] - a[1]) / (sizes[1] - sizes[0]) for a in aligned]))
     late = float(np.mean([(a[-2] - a[-1]) / (sizes[-1] - sizes[-2]) for a in aligned]))
+    per_prompt = [sign * np.asarray(c["per_prompt"]) for c in curves]  # (second sizes, prompts)
+    drop_per_prompt = [v[0] - v[1] for v in per_prompt]
+    difference = drop_per_prompt[-1] - drop_per_prompt[0]
+    difference_se = standard_error(difference)
     return {
         "initial_drop": drops,
+        "initial_drop_se": [standard_error(d) for d in drop_per_prompt],
         # a rise is not a drop: both verdicts need the score to actually fall
         "drop_grows_with_first_size": bool(drops[-1] > max(drops[0], 0)) if len(drops) > 1 else None,
         "drop_rank_correlation": spearman(range(len(drops)), drops),
+        "drop_difference": float(difference.mean()) if len(drops) > 1 else None,
+        "drop_difference_se": difference_se if len(drops) > 1 else None,
+        "drop_difference_beyond_noise": bool(abs(difference.mean()) > 2 * difference_se) if len(drops) > 1 else None,
         "early_rate": early, "late_rate": late,
         "fast_then_slow": bool(early > max(late, 0)) if len(sizes) > 2 else None,
         "rebound_strength": float(np.mean(drops)),
     }
+
+
+def standard_error(values) -> float:
+    """Standard error of the mean of ``values`` (per-prompt scores or their paired differences):
+    sample standard deviation over sqrt(n); nan for fewer than two values."""
+    values = np.asarray(values, dtype=float)
+    return float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else float("nan")
 
 
 def spearman(x, y) -> float | None:

@@ -7,13 +7,15 @@ import numpy as np
 
 def rebound_panel(ax, panel: dict, title: str = "") -> None:
     """One rebound grid: the task score against the amount of second-stage data, one line per
-    amount of first-stage data (darker = more), θ0 as a dashed line (Figure 4)."""
+    amount of first-stage data (darker = more), each point with ± one standard error over the
+    held-out prompts, θ0 as a dashed line (Figure 4)."""
     import matplotlib.pyplot as plt
 
     colours = plt.cm.Blues(np.linspace(0.45, 0.95, len(panel["curves"])))
-    for curve, colour in zip(panel["curves"], colours):
-        x = np.arange(len(curve["second_sizes"]))
-        ax.plot(x, curve["metric"], "o-", color=colour, label=f"{curve['first_size']} {panel['first_side']}")
+    for i, (curve, colour) in enumerate(zip(panel["curves"], colours)):
+        x = np.arange(len(curve["second_sizes"])) + 0.04 * (i - (len(panel["curves"]) - 1) / 2)  # bars apart
+        ax.errorbar(x, curve["metric"], yerr=curve["metric_se"], fmt="o-", capsize=3, color=colour,
+                    label=f"{curve['first_size']} {panel['first_side']}")
     sizes = panel["curves"][0]["second_sizes"]
     ax.axhline(panel["base"]["metric"], color="0.3", ls="--", label="θ0 (base)")
     ax.set_xticks(np.arange(len(sizes)), [str(s) for s in sizes])
