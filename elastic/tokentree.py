@@ -216,7 +216,7 @@ def _addressed_tree(tokens, lengths, w, vocab_size: int, d: int) -> TokenTree | 
     else:
         eos, weight = by_layer(np.bincount(f, w, minlength=n_nodes))
     # number the reached nodes in the layered order, by (parent, token)
-    parents, labels, depths = [np.array([-1])], [np.array([-1])], [np.array([0])]
+    layer_keys = []
     node_weights, node_eos = [weight[0]], [eos[0]]
     node_id, offset, layer_start = np.zeros(1, np.int64), 1, 0
     for c in range(1, d + 1):
@@ -225,14 +225,12 @@ def _addressed_tree(tokens, lengths, w, vocab_size: int, d: int) -> TokenTree | 
         unique, inverse = _unique_keys(keys, layer_start * vocab_size, offset * vocab_size)
         node_id = np.zeros(layer_sizes[c], np.int64)
         node_id[rank] = offset + inverse
-        parents.append(unique // vocab_size)
-        labels.append(unique % vocab_size)
-        depths.append(np.full(len(unique), c))
+        layer_keys.append(unique)
         for out, values in ((node_weights, weight[c]), (node_eos, eos[c])):
             out.append(np.empty(len(unique)))
             out[-1][inverse] = values[rank]
         layer_start, offset = offset, offset + len(unique)
-    return _assemble(vocab_size, parents, labels, depths, node_weights, node_eos)
+    return _assemble(vocab_size, layer_keys, node_weights, node_eos)
 
 
 def _layered_tree(tokens, lengths, w, vocab_size: int, max_depth: int) -> TokenTree:
@@ -240,7 +238,7 @@ def _layered_tree(tokens, lengths, w, vocab_size: int, max_depth: int) -> TokenT
     layer ``l - 1``, token) and numbered by rank; any vocabulary and depth."""
     n = len(lengths)
     node_of = np.zeros(n, dtype=np.int64)
-    parents, labels, depths = [np.array([-1])], [np.array([-1])], [np.array([0])]
+    layer_keys = []
     node_weights = [np.array([1.0])]
     ends_here = lengths == 0 if max_depth > 0 else np.ones(n, dtype=bool)
     eos = [np.array([ends_here.mean() if w is None else w[ends_here].sum()])]
@@ -265,9 +263,7 @@ def _layered_tree(tokens, lengths, w, vocab_size: int, max_depth: int) -> TokenT
         layer_start = offset
         node_of[active] = offset + inverse
         stops = slice(int(n_active[l]), None)
-        parents.append(unique // vocab_size)
-        labels.append(unique % vocab_size)
-        depths.append(np.full(len(unique), l))
+        layer_keys.append(unique)
         if w is None:
             node_weights.append(np.bincount(inverse, minlength=len(unique)) / n)
             eos.append(np.bincount(inverse[stops], minlength=len(unique)) / n)
@@ -275,7 +271,7 @@ def _layered_tree(tokens, lengths, w, vocab_size: int, max_depth: int) -> TokenT
             node_weights.append(np.bincount(inverse, w[active], minlength=len(unique)))
             eos.append(np.bincount(inverse[stops], w[active][stops], minlength=len(unique)))
         offset += len(unique)
-    return _assemble(vocab_size, parents, labels, depths, node_weights, eos)
+    return _assemble(vocab_size, layer_keys, node_weights, eos)
 
 
 def _unique_keys(keys: np.ndarray, low: int, high: int) -> tuple[np.ndarray, np.ndarray]:
@@ -291,10 +287,14 @@ def _unique_keys(keys: np.ndarray, low: int, high: int) -> tuple[np.ndarray, np.
     return np.flatnonzero(present) + low, rank[keys - low]
 
 
-def _assemble(vocab_size, parents, labels, depths, node_weights, eos) -> TokenTree:
-    """A tree from its layers, each given as one array per attribute."""
-    ints = (np.concatenate(a).astype(np.int64) for a in (parents, labels, depths))
-    return TokenTree(vocab_size, *ints, np.concatenate(node_weights), np.concatenate(eos))
+def _assemble(vocab_size, layer_keys, node_weights, eos) -> TokenTree:
+    """A tree from its layers below the root: ``layer_keys[l - 1]`` holds the sorted keys
+    ``parent id * V + token`` of the nodes at depth ``l``; ``node_weights`` and ``eos`` hold one
+    array per depth, the root's first."""
+    parent = np.concatenate([[-1], *(k // vocab_size for k in layer_keys)]).astype(np.int64)
+    token = np.concatenate([[-1], *(k % vocab_size for k in layer_keys)]).astype(np.int64)
+    depth = np.repeat(np.arange(len(layer_keys) + 1), [1, *map(len, layer_keys)])
+    return TokenTree(vocab_size, parent, token, depth, np.concatenate(node_weights), np.concatenate(eos))
 
 
 def _normalised(weights, n: int) -> np.ndarray:
@@ -328,7 +328,7 @@ def mixture(trees: Sequence[TokenTree], sizes: Sequence[int]) -> TokenTree:
     mix = mixture_weights(sizes)
     # global id of every node of every tree, filled layer by layer
     global_id = [np.zeros(t.n_nodes, dtype=np.int64) for t in trees]
-    parents, labels, depths = [np.array([-1])], [np.array([-1])], [np.array([0])]
+    layer_keys = []
     node_weights = [np.array([sum(m * t.weight[0] for m, t in zip(mix, trees))])]
     eos = [np.array([sum(m * t.eos[0] for m, t in zip(mix, trees))])]
     offset = 1
@@ -342,11 +342,9 @@ def mixture(trees: Sequence[TokenTree], sizes: Sequence[int]) -> TokenTree:
         for g, s in zip(global_id, layers):
             g[s] = offset + inverse[start : start + s.stop - s.start]
             start += s.stop - s.start
-        parents.append(unique // vocab_size)
-        labels.append(unique % vocab_size)
-        depths.append(np.full(len(unique), l - 1))
+        layer_keys.append(unique)
         for out, attr in ((node_weights, "weight"), (eos, "eos")):
             values = np.concatenate([m * getattr(t, attr)[s] for m, t, s in zip(mix, trees, layers)])
             out.append(np.bincount(inverse, values, minlength=len(unique)))
         offset += len(unique)
-    return _assemble(vocab_size, parents, labels, depths, node_weights, eos)
+    return _assemble(vocab_size, layer_keys, node_weights, eos)
