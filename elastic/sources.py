@@ -13,6 +13,15 @@ import numpy as np
 from elastic.errors import ElasticError
 
 
+def _sample_lengths(n: int, seed, stop_prob: float, max_len: int) -> tuple[np.random.Generator, np.ndarray]:
+    """The generator of a sample of ``n`` sequences and their lengths, drawn before any token:
+    stop with ``stop_prob`` before every token, and at ``max_len`` tokens at the latest."""
+    if n < 1:
+        raise ElasticError(f"sample size n={n} must be >= 1")
+    rng = np.random.default_rng(seed)
+    return rng, np.minimum(rng.geometric(stop_prob, size=n) - 1, max_len)
+
+
 @dataclass(frozen=True)
 class IIDSource:
     """Tokens drawn i.i.d. from ``token_probs``; after each token the sequence stops with
@@ -41,10 +50,7 @@ class IIDSource:
 
     def sample(self, n: int, seed: int | np.random.Generator = 0) -> tuple[np.ndarray, np.ndarray]:
         """``n`` sequences as a padded ``(n, max_len)`` array (pad -1) and their lengths."""
-        if n < 1:
-            raise ElasticError(f"sample size n={n} must be >= 1")
-        rng = np.random.default_rng(seed)
-        lengths = np.minimum(rng.geometric(self.stop_prob, size=n) - 1, self.max_len)
+        rng, lengths = _sample_lengths(n, seed, self.stop_prob, self.max_len)
         tokens = rng.choice(self.vocab_size, size=(n, self.max_len), p=self.token_probs)
         tokens[np.arange(self.max_len) >= lengths[:, None]] = -1
         return tokens.astype(np.int64), lengths.astype(np.int64)
@@ -87,10 +93,7 @@ class MarkovSource:
 
     def sample(self, n: int, seed: int | np.random.Generator = 0) -> tuple[np.ndarray, np.ndarray]:
         """``n`` sequences as a padded ``(n, max_len)`` array (pad -1) and their lengths."""
-        if n < 1:
-            raise ElasticError(f"sample size n={n} must be >= 1")
-        rng = np.random.default_rng(seed)
-        lengths = np.minimum(rng.geometric(self.stop_prob, size=n) - 1, self.max_len)
+        rng, lengths = _sample_lengths(n, seed, self.stop_prob, self.max_len)
         tokens = np.full((n, self.max_len), -1, dtype=np.int64)
         cumulative = np.cumsum(np.asarray(self.transition, float), axis=1)
         state = rng.choice(self.vocab_size, size=n, p=self.initial)
