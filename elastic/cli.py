@@ -145,6 +145,15 @@ def run_experiment(args) -> int:
     return 0
 
 
+def resource_plan(args) -> int:
+    from elastic import plan
+
+    for gpu in args.gpu:
+        print(plan.table(args.preset, gpu))
+        print()
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m elastic", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -170,6 +179,10 @@ def main(argv=None) -> int:
     one.add_argument("--set", nargs="+", action="extend", metavar="KEY=VALUE",
                      help="override config fields (YAML values); repeat --set or list several")
     one.set_defaults(func=run_experiment)
+    planner = sub.add_parser("plan", help="GPU memory, tokens, FLOPs and hours per chapter, before any load")
+    planner.add_argument("--preset", choices=("colab", "paper"), default="colab")
+    planner.add_argument("--gpu", nargs="+", choices=("t4", "l4", "a100", "h100"), default=["t4", "l4", "a100", "h100"])
+    planner.set_defaults(func=resource_plan)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -146,6 +146,9 @@ class Lab:
     def __init__(self, cfg: AlignmentConfig, model: str):
         import torch
 
+        from elastic import plan
+
+        plan.check_before_load(cfg)  # a chapter that cannot fit this GPU stops before any download
         if cfg.num_threads:
             torch.set_num_threads(cfg.num_threads)
         self.cfg, self.spec = cfg, model

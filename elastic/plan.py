@@ -1,0 +1,327 @@
+"""A resource plan for the GPU presets: memory, tokens, FLOPs and hours per chapter, before any load.
+
+Everything here is arithmetic on a model's ``config.json`` values (no torch, no download), so a
+chapter that cannot fit on the chosen GPU is refused with a one-line :class:`ElasticError` before a
+single weight is fetched.
+
+**Parameters** of a decoder (Llama, Qwen2, Gemma layout), with hidden size ``h``, ``L`` layers,
+``n_h`` query heads and ``n_kv`` key/value heads of width ``d = h / n_h``, MLP width ``i`` and
+vocabulary ``V``::
+
+    P = V h (1 + [untied]) + L (h·n_h d + 2 h·n_kv d + n_h d·h + [qkv bias](n_h + 2 n_kv) d + 3 h i + 2 h) + h
+
+An encoder classifier (RoBERTa) adds position embeddings, biases and LayerNorms (:func:`parameters`).
+
+**Peak memory** of a fine-tuning chapter (what :class:`elastic.experiments._alignment.Lab` holds):
+two copies of the policy's weights (θ0 kept, the model being tuned or scored), the scorers'
+weights, the LoRA adapters with their fp32 weights, gradients and AdamW moments (16 bytes per
+trainable parameter), and the larger of the training activations (gradient checkpointing on: one
+hidden state per layer kept, one layer's activations recomputed, plus the fp32 logits of the loss)
+and the generation's KV cache. Bytes per weight follow :func:`elastic.models.pick_dtype`: bf16
+where the GPU has it, fp32 on a T4 (no bf16; fp16 would need loss scaling in training).
+
+**Time**: training ``6 P`` FLOPs per token (forward and backward; an upper bound under LoRA, whose
+frozen weights need no weight gradient), generation and scoring ``2 P`` per token, at
+:data:`MFU` of the GPU's dense peak.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from elastic import config as presets
+from elastic.errors import ElasticError
+
+#: Model FLOPs utilisation assumed for the hour estimates (a typical value for LoRA fine-tuning).
+MFU = 0.3
+GIB = 2 ** 30
+#: What the CUDA context, allocator fragmentation and the library take beside the tensors.
+OVERHEAD_BYTES = 1.5 * GIB
+BYTES = {"fp32": 4, "bf16": 2, "fp16": 2}
+
+
+@dataclass(frozen=True)
+class GPU:
+    """One GPU class: memory (as Colab/cloud instances expose it), bf16 support, dense peak FLOP/s."""
+
+    name: str
+    memory_bytes: float
+    bf16: bool
+    peak_flops: float   #: dense tensor-core peak in the dtype :attr:`dtype` picks
+
+    @property
+    def dtype(self) -> str:
+        return "bf16" if self.bf16 else "fp32"
+
+
+#: Datasheet numbers: T4 16 GB, fp32 8.1 TFLOP/s (it has no bf16, and the library trains it in
+#: fp32); L4 24 GB, bf16 121 TFLOP/s dense; A100 40 GB (Colab's), bf16 312 TFLOP/s; H100 SXM 80 GB,
+#: bf16 989 TFLOP/s dense.
+GPUS = {
+    "t4": GPU("T4", 15.0 * GIB, False, 8.1e12),
+    "l4": GPU("L4", 22.5 * GIB, True, 121e12),
+    "a100": GPU("A100", 40.0 * GIB, True, 312e12),
+    "h100": GPU("H100", 80.0 * GIB, True, 989e12),
+}
+
+# config.json values of the models the colab preset names. Confirmed against the hub files with
+# the search tool (code corpus): Qwen/Qwen2.5-0.5B (config.json quoted in several repositories:
+# hidden 896, intermediate 4864, 24 layers, 14/2 heads, vocab 151936, tied) and
+# meta-llama/Llama-2-7b-hf (4096, 11008, 32 layers, 32/32 heads, vocab 32000, untied, and the
+# module printout Embedding(32000, 4096) ... lm_head 4096 -> 32000). The others are the values of
+# their hub config.json files as published, NOT re-checked in this session (marked "unconfirmed").
+_DECODERS = {
+    "Qwen/Qwen2.5-0.5B": dict(V=151936, h=896, i=4864, L=24, n_h=14, n_kv=2, tied=True, qkv_bias=True),
+    "meta-llama/Llama-2-7b-hf": dict(V=32000, h=4096, i=11008, L=32, n_h=32, n_kv=32, tied=False, qkv_bias=False),
+    # unconfirmed:
+    "Qwen/Qwen2.5-1.5B": dict(V=151936, h=1536, i=8960, L=28, n_h=12, n_kv=2, tied=True, qkv_bias=True),
+    "TinyLlama/TinyLlama-1.1B": dict(V=32000, h=2048, i=5632, L=22, n_h=32, n_kv=4, tied=False, qkv_bias=False),
+    "meta-llama/Llama-2-13b-hf": dict(V=32000, h=5120, i=13824, L=40, n_h=40, n_kv=40, tied=False, qkv_bias=False),
+    "meta-llama/Meta-Llama-3-8B": dict(V=128256, h=4096, i=14336, L=32, n_h=32, n_kv=8, tied=False, qkv_bias=False),
+    "google/gemma-2b": dict(V=256000, h=2048, i=16384, L=18, n_h=8, n_kv=1, tied=True, qkv_bias=False),
+    "Qwen/Qwen1.5-0.5B": dict(V=151936, h=1024, i=2816, L=24, n_h=16, n_kv=16, tied=True, qkv_bias=True),
+    "Qwen/Qwen1.5-4B": dict(V=151936, h=2560, i=6912, L=40, n_h=20, n_kv=20, tied=False, qkv_bias=True),
+    "Qwen/Qwen1.5-7B": dict(V=151936, h=4096, i=11008, L=32, n_h=32, n_kv=32, tied=False, qkv_bias=True),
+    "smollm2": dict(V=49152, h=576, i=1536, L=30, n_h=9, n_kv=3, tied=True, qkv_bias=False),
+    # the beaver cost model is a Llama-7B backbone (vocab 32001: one added pad token) + a score head
+    "PKU-Alignment/beaver-7b-v1.0-cost": dict(V=32001, h=4096, i=11008, L=32, n_h=32, n_kv=32, tied=True,
+                                               qkv_bias=False, score_head=True),
+}
+#: RoBERTa-large (siebert/sentiment-roberta-large-english), unconfirmed: hidden 1024, 24 layers,
+#: intermediate 4096, vocab 50265, 514 positions, 2 labels.
+_ENCODERS = {"siebert/sentiment-roberta-large-english": dict(V=50265, h=1024, i=4096, L=24, positions=514, labels=2)}
+
+
+def _architecture(spec: str) -> dict:
+    if spec.startswith("TinyLlama/TinyLlama-1.1B"):  # every intermediate checkpoint shares one config
+        spec = "TinyLlama/TinyLlama-1.1B"
+    if spec in _DECODERS:
+        return {"kind": "decoder", **_DECODERS[spec]}
+    if spec in _ENCODERS:
+        return {"kind": "encoder", **_ENCODERS[spec]}
+    if spec.startswith("tiny") or spec in ("vader", "standin"):
+        return {"kind": "cpu"}
+    known = ", ".join(sorted([*_DECODERS, *_ENCODERS]))
+    raise ElasticError(f"no config.json values for {spec!r} in elastic.plan: add them to _DECODERS (known: {known})")
+
+
+def parameters(arch: dict) -> int:
+    """Parameter count from config values (the formula of the module docstring)."""
+    V, h, i, L = arch["V"], arch["h"], arch["i"], arch["L"]
+    if arch["kind"] == "encoder":
+        embeddings = (V + arch["positions"] + 1) * h + 2 * h          # word, position, token type; LayerNorm
+        layer = 4 * (h * h + h) + 2 * h + (h * i + i) + (i * h + h) + 2 * h
+        head = (h * h + h) + (h * arch["labels"] + arch["labels"])    # RoBERTa's classification head
+        return embeddings + L * layer + head
+    d = h // arch["n_h"]
+    q, kv = arch["n_h"] * d, arch["n_kv"] * d
+    attention = h * q + 2 * h * kv + q * h + (q + 2 * kv if arch["qkv_bias"] else 0)
+    layer = attention + 3 * h * i + 2 * h
+    head = 0 if arch["tied"] else V * h
+    return V * h + L * layer + h + head + (h if arch.get("score_head") else 0)
+
+
+def lora_parameters(arch: dict, r: int) -> int:
+    """Trainable LoRA parameters on the seven projections of every layer (``LORA_TARGETS``):
+    ``r (in + out)`` each."""
+    h, i, L = arch["h"], arch["i"], arch["L"]
+    d = h // arch["n_h"]
+    q, kv = arch["n_h"] * d, arch["n_kv"] * d
+    return L * r * ((h + q) * 2 + (h + kv) * 2 + 2 * (h + i) + (i + h))
+
+
+def training_activation_bytes(arch: dict, batch: int, length: int, bytes_per: int) -> float:
+    """Gradient checkpointing: one hidden state per layer, one layer recomputed in full (about
+    ``34 b s h + 5 b n_h s^2`` values, Korthikanti et al. 2022), and fp32 logits and their gradient."""
+    h, L = arch["h"], arch["L"]
+    kept = L * batch * length * h * bytes_per
+    one_layer = (34 * batch * length * h + 5 * batch * arch["n_h"] * length ** 2) * bytes_per / 2
+    logits = 2 * batch * length * arch["V"] * 4
+    return kept + one_layer + logits
+
+
+def kv_cache_bytes(arch: dict, batch: int, length: int, bytes_per: int) -> float:
+    d = arch["h"] // arch["n_h"]
+    return 2 * arch["L"] * arch["n_kv"] * d * batch * length * bytes_per
+
+
+# --- chapters ---------------------------------------------------------------------------------------
+
+#: Chapters whose colab/paper sections load no neural model: they run on the CPU.
+_CPU_CHAPTERS = ("token_tree", "compression_protocol", "joint_compression", "hookes_law",
+                 "elasticity_theorem", "lifecycle")
+
+
+def _policies(chapter: str, section: dict) -> list[str]:
+    if chapter in ("resistance", "rebound"):
+        return list(section["models"])
+    if chapter == "scaling":
+        return [*section["size_models"], *section["volume_models"]]
+    if chapter == "ablations":
+        return list(dict.fromkeys([*section["dpo_models"], *section["reverse_models"], *section["kl_models"]]))
+    if chapter == "mass_distribution":
+        return [section["model"]]
+    if chapter == "compression_prediction":
+        return [m for m in section["models"] if m != "tiny"]
+    return []
+
+
+def _scorers(chapter: str, section: dict) -> list[str]:
+    if chapter == "resistance":  # compares models by cross-entropy and KL: no scorer is loaded
+        return []
+    datasets = set(section.get("datasets", [])) | {section.get("dataset"), section.get("kl_dataset")}
+    found = []
+    if datasets & {"imdb", "reviews"}:
+        found.append(section.get("sentiment_model", "vader"))
+    if datasets & {"beavertails", "safe_rlhf", "dialogues"}:
+        found.append(section.get("cost_model", "standin"))
+    return [s for s in found if s not in ("vader", "standin")]
+
+
+def _tokens(chapter: str, section: dict) -> tuple[float, float]:
+    """(training tokens, generated tokens) per policy model, upper bounds: every text at max_length."""
+    length, new = section.get("max_length", 0), section.get("max_new_tokens", 0)
+    if chapter == "resistance":
+        per_dataset_train = section["n_train"] * length * (1 + section.get("n_slices", 3))  # slices + paths
+        per_dataset_gen = section["n_queries"] * new * section.get("n_slices", 3)
+        n = len(section["datasets"])
+        return n * per_dataset_train, n * per_dataset_gen
+    if chapter in ("rebound", "scaling", "ablations"):
+        first, second = section["positive_sizes"], section["negative_sizes"]
+        stages = sum(p + sum(second) for p in first)
+        cells = len(first) * (1 + len(second))
+        grids = len(section.get("datasets", [])) or 3  # ablations: dpo, reverse, kl
+        return grids * stages * length, grids * cells * section["n_eval"] * new
+    if chapter == "mass_distribution":
+        return 0.0, len(section["prompts"]) * section["n_continuations"] * section["max_new_tokens"]
+    if chapter == "compression_prediction":
+        return 0.0, section["coded_tokens"]
+    return 0.0, 0.0
+
+
+@dataclass(frozen=True)
+class ChapterPlan:
+    chapter: str
+    models: tuple[str, ...]
+    scorers: tuple[str, ...]
+    peak_bytes: float
+    train_tokens: float
+    generated_tokens: float
+    flops: float
+    hours: float
+    fits: bool
+    fix: str
+
+
+def chapter_plan(chapter: str, preset: str, gpu: str, **overrides) -> ChapterPlan:
+    """The plan of one chapter of ``preset`` on GPU class ``gpu`` (a key of :data:`GPUS`)."""
+    if gpu not in GPUS:
+        raise ElasticError(f"unknown GPU class {gpu!r}; valid: {', '.join(GPUS)}")
+    card = GPUS[gpu]
+    section = {**presets.preset_section(chapter, preset), **overrides}
+    if chapter in _CPU_CHAPTERS:
+        return ChapterPlan(chapter, (), (), 0.0, 0.0, 0.0, 0.0, 0.0, True, "")
+    policies, scorers = _policies(chapter, section), _scorers(chapter, section)
+    bytes_per = BYTES[card.dtype]
+    batch = _train_batch(preset)
+    length = section.get("max_length", 512)
+    scorer_bytes = sum(parameters(_architecture(s)) * bytes_per for s in scorers)
+    peak, flops, train_tokens, gen_tokens = 0.0, 0.0, 0.0, 0.0
+    for spec in policies:
+        arch = _architecture(spec)
+        if arch["kind"] == "cpu":
+            continue
+        p = parameters(arch)
+        trained, generated = _tokens(chapter, section)
+        lora = lora_parameters(arch, section.get("lora_r", 8)) * 16 if trained else 0
+        activations = max(training_activation_bytes(arch, batch, length, bytes_per) if trained else 0,
+                          kv_cache_bytes(arch, 16, length + section.get("max_new_tokens", 0), bytes_per))
+        copies = 2 if trained else 1
+        peak = max(peak, copies * p * bytes_per + scorer_bytes + lora + activations + OVERHEAD_BYTES)
+        train_tokens += trained
+        gen_tokens += generated
+        flops += 6 * p * trained + 2 * p * generated
+    flops += sum(2 * parameters(_architecture(s)) * gen_tokens for s in scorers)
+    fits = peak <= card.memory_bytes
+    fix = "" if fits else _fix(chapter, preset, gpu, peak, scorers)
+    hours = flops / (card.peak_flops * MFU) / 3600
+    return ChapterPlan(chapter, tuple(policies), tuple(scorers), peak, train_tokens, gen_tokens, flops, hours, fits, fix)
+
+
+def _train_batch(preset: str) -> int:
+    from elastic.train import TRAIN_ARGS
+
+    return TRAIN_ARGS[preset]["per_device_train_batch_size"]
+
+
+def _fix(chapter: str, preset: str, gpu: str, peak: float, scorers: list[str]) -> str:
+    bigger = [k for k, c in GPUS.items() if c.memory_bytes >= peak]
+    options = []
+    if any(parameters(_architecture(s)) > 1e9 for s in scorers):
+        options.append("a smaller scorer (cost_model=standin, or drop the safety dataset)")
+    if not GPUS[gpu].bf16:
+        options.append("a GPU with bf16 (half the bytes per weight)")
+    if bigger:
+        options.append(f"--gpu {bigger[0]}")
+    else:
+        options.append("several GPUs (accelerate with configs/accelerate/deepspeed_zero3.yaml)")
+    return (f"{chapter} needs {peak / GIB:.1f} GiB at preset {preset!r} but a {GPUS[gpu].name} has "
+            f"{GPUS[gpu].memory_bytes / GIB:.1f} GiB: use " + ", or ".join(options))
+
+
+def chapters(preset: str) -> list[str]:
+    import yaml
+
+    return list(yaml.safe_load((presets.PRESET_DIR / f"{preset}.yaml").read_text()))
+
+
+def plan(preset: str, gpu: str) -> list[ChapterPlan]:
+    return [chapter_plan(c, preset, gpu) for c in chapters(preset)]
+
+
+def require_fit(chapter: str, preset: str, gpu: str, **overrides) -> ChapterPlan:
+    """The chapter's plan, or the one-line error naming the fix when it cannot fit (call it before
+    loading anything)."""
+    result = chapter_plan(chapter, preset, gpu, **overrides)
+    if not result.fits:
+        raise ElasticError(result.fix)
+    return result
+
+
+def check_before_load(cfg) -> None:
+    """On a CUDA device, refuse the chapter of ``cfg`` (an experiment's Config) if its plan at the
+    config's values does not fit this GPU; a no-op on CPU and for the smoke/cpu presets."""
+    import torch
+
+    if cfg.preset not in ("colab", "paper") or not torch.cuda.is_available():
+        return
+    chapter = type(cfg).__module__.rsplit(".", 1)[-1]
+    values = {k: v for k, v in cfg.asdict().items() if k != "preset"}
+    require_fit(chapter, cfg.preset, detect(), **values)
+
+
+def detect() -> str:
+    """The GPU class of the visible CUDA device: the largest class whose memory it has, with bf16
+    as the device reports it (a T4 and an L4 differ in both)."""
+    import torch
+
+    props = torch.cuda.get_device_properties(0)
+    bf16 = torch.cuda.is_bf16_supported()
+    fitting = [k for k, c in GPUS.items() if c.memory_bytes <= props.total_memory and c.bf16 == bf16]
+    return fitting[-1] if fitting else "t4"
+
+
+def table(preset: str, gpu: str) -> str:
+    """The plan as a Markdown table (what ``python -m elastic plan`` prints and the book shows)."""
+    card = GPUS[gpu]
+    lines = [f"Plan for preset {preset!r} on one {card.name} ({card.memory_bytes / GIB:.0f} GiB, weights in "
+             f"{card.dtype}, {MFU:.0%} MFU of {card.peak_flops / 1e12:.0f} TFLOP/s):", "",
+             "| chapter | peak GPU memory | training tokens | generated tokens | FLOPs | hours | fits |",
+             "|---|---|---|---|---|---|---|"]
+    for p in plan(preset, gpu):
+        if not p.models and not p.scorers:
+            lines.append(f"| {p.chapter} | CPU only | | | | | yes |")
+            continue
+        lines.append(f"| {p.chapter} | {p.peak_bytes / GIB:.1f} GiB | {p.train_tokens:.2e} | {p.generated_tokens:.2e} "
+                     f"| {p.flops:.2e} | {p.hours:.3g} | {'yes' if p.fits else 'NO: ' + p.fix.split(': use ')[1]} |")
+    return "\n".join(lines)

@@ -1,0 +1,74 @@
+"""The resource plan: parameter counts from config values, the memory model, refusal before load."""
+
+import pytest
+import torch
+
+from elastic import cli, config, plan
+from elastic.errors import ElasticError
+
+
+@pytest.mark.parametrize("spec, published", [
+    ("Qwen/Qwen2.5-0.5B", 494_032_768),          # "0.49B" on the model card
+    ("meta-llama/Llama-2-7b-hf", 6_738_415_616),  # the "7B" of Llama 2
+])
+def test_parameter_counts_from_config_values(spec, published):
+    assert plan.parameters(plan._architecture(spec)) == published
+
+
+@pytest.mark.parametrize("spec, model_type", [("Qwen/Qwen2.5-0.5B", "qwen2"), ("meta-llama/Llama-2-7b-hf", "llama"),
+                                              ("google/gemma-2b", "gemma")])
+def test_parameter_formula_matches_transformers_on_the_meta_device(spec, model_type):
+    """The arithmetic against the module tree transformers builds (no memory, no weights)."""
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    a = plan._architecture(spec)
+    cfg = AutoConfig.for_model(model_type, vocab_size=a["V"], hidden_size=a["h"], intermediate_size=a["i"],
+                               num_hidden_layers=a["L"], num_attention_heads=a["n_h"], num_key_value_heads=a["n_kv"],
+                               head_dim=a["h"] // a["n_h"], tie_word_embeddings=a["tied"])
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(cfg)
+    assert sum(p.numel() for p in model.parameters()) == plan.parameters(a)
+
+
+def test_lora_counts_rank_times_in_plus_out():
+    a = plan._architecture("meta-llama/Llama-2-7b-hf")
+    # per layer: q, k, v, o are 4096 -> 4096, gate/up 4096 -> 11008, down 11008 -> 4096
+    assert plan.lora_parameters(a, 8) == 32 * 8 * (4 * 8192 + 3 * (4096 + 11008))
+
+
+def test_memory_model_bf16_halves_weights():
+    a = plan._architecture("Qwen/Qwen2.5-0.5B")
+    assert plan.kv_cache_bytes(a, 1, 10, 2) == 2 * 24 * 2 * 64 * 10 * 2
+    assert plan.training_activation_bytes(a, 2, 8, 4) > plan.training_activation_bytes(a, 1, 8, 4)
+
+
+def test_seven_b_cost_model_is_refused_on_a_t4_with_a_fix():
+    with pytest.raises(ElasticError, match=r"rebound needs .* GiB .* T4 .*smaller scorer.*--gpu"):
+        plan.require_fit("rebound", "colab", "t4", datasets=("imdb", "beavertails"))
+    assert plan.require_fit("rebound", "colab", "a100", datasets=("imdb", "beavertails")).fits
+
+
+def test_colab_default_rebound_fits_every_gpu_class():
+    for gpu in plan.GPUS:
+        assert plan.chapter_plan("rebound", "colab", gpu).fits, gpu
+
+
+def test_refused_before_any_load(monkeypatch):
+    """On a (pretend) T4 the Lab stops at the plan: the model loader is never reached."""
+    from elastic import models
+    from elastic.experiments._alignment import Lab
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(plan, "detect", lambda: "t4")
+    monkeypatch.setattr(models, "load_model", lambda *a, **k: pytest.fail("a model was loaded"))
+    cfg = config.load("rebound", "colab", datasets=["imdb", "beavertails"])
+    with pytest.raises(ElasticError, match="smaller scorer"):
+        Lab(cfg, "Qwen/Qwen2.5-0.5B")
+
+
+def test_cli_prints_four_gpu_classes(capsys):
+    assert cli.main(["plan", "--preset", "colab"]) == 0
+    out = capsys.readouterr().out
+    for name in ("T4", "L4", "A100", "H100"):
+        assert f"on one {name} " in out
+    assert "| scaling |" in out and "NO: " in out  # Qwen2.5-1.5B in fp32 does not fit a T4
