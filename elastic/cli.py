@@ -154,6 +154,18 @@ def resource_plan(args) -> int:
     return 0
 
 
+def convert_weights(args) -> int:
+    from elastic import convert
+
+    written = convert.convert(args.source)
+    where = convert.snapshot(args.source)
+    if not written:
+        print(f"{args.source}: {where} already holds safetensors; nothing converted")
+    for path in written:
+        print(f"wrote {path} (from pickled .bin read with torch.load(weights_only=True))")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m elastic", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -183,6 +195,9 @@ def main(argv=None) -> int:
     planner.add_argument("--preset", choices=("colab", "paper"), default="colab")
     planner.add_argument("--gpu", nargs="+", choices=("t4", "l4", "a100", "h100"), default=["t4", "l4", "a100", "h100"])
     planner.set_defaults(func=resource_plan)
+    conv = sub.add_parser("convert", help="convert a .bin-only checkpoint (hub id or directory) to safetensors once")
+    conv.add_argument("source", help="hub id or local model directory")
+    conv.set_defaults(func=convert_weights)
     args = parser.parse_args(argv)
     try:
         return args.func(args)
