@@ -297,10 +297,11 @@ def stage(root: Path, preset: str) -> Path:
         if STATUS_MARKER not in text:
             raise ElasticError(f"book/status.md lacks the line {STATUS_MARKER!r} that the table replaces")
         status.write_text(text.replace(STATUS_MARKER, status_table(root, preset)))
-    from elastic import report
+    from elastic import plan, report
 
     for page, marker, table in (("performance.md", report.BENCH_MARKER, report.bench_markdown),
-                                ("reproducibility.md", report.TIMES_MARKER, lambda: report.preset_times_markdown(root))):
+                                ("reproducibility.md", report.TIMES_MARKER, lambda: report.preset_times_markdown(root)),
+                                ("reproducibility.md", plan.MARKER, plan.book_markdown)):
         path = target / "book" / page
         if path.exists():
             path.write_text(path.read_text().replace(marker, table()))

@@ -38,6 +38,8 @@ GIB = 2 ** 30
 #: What the CUDA context, allocator fragmentation and the library take beside the tensors.
 OVERHEAD_BYTES = 1.5 * GIB
 BYTES = {"fp32": 4, "bf16": 2, "fp16": 2}
+#: The line of ``book/reproducibility.md`` that staging replaces with the plans of :func:`book_markdown`.
+MARKER = "% gpu-plan-table"
 
 
 @dataclass(frozen=True)
@@ -325,3 +327,9 @@ def table(preset: str, gpu: str) -> str:
         lines.append(f"| {p.chapter} | {p.peak_bytes / GIB:.1f} GiB | {p.train_tokens:.2e} | {p.generated_tokens:.2e} "
                      f"| {p.flops:.2e} | {p.hours:.3g} | {'yes' if p.fits else 'NO: ' + p.fix.split(': use ')[1]} |")
     return "\n".join(lines)
+
+
+def book_markdown() -> str:
+    """The colab preset on each GPU class and the paper preset on the two largest, for the book."""
+    tables = [table("colab", gpu) for gpu in GPUS] + [table("paper", gpu) for gpu in ("a100", "h100")]
+    return "\n\n".join(tables)
