@@ -138,7 +138,10 @@ def run_experiment(args) -> int:
         key, sep, value = item.partition("=")
         if not sep:
             raise ElasticError(f"--set {item!r} needs the form key=value, e.g. --set seed=1")
-        overrides[key] = yaml.safe_load(value)
+        try:
+            overrides[key] = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            raise ElasticError(f"--set {item!r}: the value is not valid YAML ({exc.problem}); quote it") from exc
     cfg = config.load(args.name, args.preset, **overrides)
     preset_values = config.load(args.name, args.preset).asdict()
     changed = {k: v for k, v in cfg.asdict().items() if preset_values[k] != v}

@@ -161,8 +161,11 @@ def package_versions() -> dict[str, str | None]:
     return versions
 
 
-def provenance(config, wall_time_s: float) -> dict:
+def provenance(config, wall_time_s: float, run: dict | None = None) -> dict:
+    """Where a result came from. ``run`` holds what differs between two runs of the same
+    parameters (timings, cache counters), so that the ``data`` of reruns are bit-identical."""
     return {
+        "run": run or {},
         "git_sha": git_sha(),
         "parameters": config.asdict(),
         "seed": config.seed,
@@ -174,13 +177,14 @@ def provenance(config, wall_time_s: float) -> dict:
     }
 
 
-def save(name: str, config, data: dict, wall_time_s: float) -> dict:
-    """Write ``data`` as ``results/<preset>/<name>.json`` with provenance; return the record."""
+def save(name: str, config, data: dict, wall_time_s: float, run: dict | None = None) -> dict:
+    """Write ``data`` as ``results/<preset>/<name>.json`` with provenance (``run``: this run's
+    timings and counters, see :func:`provenance`); return the record."""
     record = to_jsonable({
         "name": name,
         "preset": config.preset,
         "data": data,
-        "provenance": provenance(config, wall_time_s),
+        "provenance": provenance(config, wall_time_s, run),
     })
     atomic_write_text(path(name, config.preset), json.dumps(record, indent=1, sort_keys=True) + "\n")
     return record

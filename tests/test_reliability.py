@@ -121,3 +121,64 @@ def test_a_copied_cache_reuses_its_runs(tmp_path, monkeypatch):
     chain(tmp_path / "elsewhere" / "b")
     assert steps == []  # zero retraining: the copied runs are keyed by content, not by path
     assert not list((tmp_path / "elsewhere").glob("b/*.set-aside-*"))
+
+
+BAD_SETS = {
+    "malformed YAML": ("rebound", "positive_sizes=[1,", "not valid YAML"),
+    "empty sizes": ("rebound", "positive_sizes=[]", "give at least one value"),
+    "empty model list": ("compression_prediction", "models=[]", "give at least one value"),
+    "NaN epochs": ("rebound", "epochs=.nan", "give a finite number"),
+    "zero epochs": ("rebound", "epochs=0", "epochs must be > 0"),
+    "negative epochs": ("rebound", "epochs=-1", "epochs must be > 0"),
+    "no new tokens": ("rebound", "max_new_tokens=0", "must be >= 1"),
+    "zero length": ("rebound", "max_length=0", "must be >= 1"),
+    "negative threads": ("rebound", "num_threads=-3", "0 \\(torch's default\\) or more"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_SETS))
+def test_a_bad_override_is_one_line_exit_2_and_changes_nothing(case, tmp_path, monkeypatch, capsys):
+    import re
+
+    from elastic.cli import main
+
+    name, override, message = BAD_SETS[case]
+    monkeypatch.setenv("ELASTIC_RESULTS", str(tmp_path))
+    (tmp_path / "smoke").mkdir()
+    earlier = tmp_path / "smoke" / f"{name}.json"
+    earlier.write_text('{"kept": true}\n')
+    assert main(["run", name, "--preset", "smoke", "--set", override]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and re.search(message, err), err
+    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == [earlier.name]
+    assert earlier.read_text() == '{"kept": true}\n'
+
+
+def test_a_key_given_twice_in_a_preset_is_an_error(tmp_path):
+    from elastic import config
+
+    path = tmp_path / "p.yaml"
+    path.write_text("rebound:\n  seed: 1\nrebound:\n  seed: 2\n")
+    with pytest.raises(ElasticError, match=r"p.yaml: key 'rebound' appears twice \(line 3\): remove one"):
+        config.read_yaml(path)
+    path.write_text("rebound: [1,\n")
+    with pytest.raises(ElasticError, match=r"p.yaml is not valid YAML at line \d: fix that line"):
+        config.read_yaml(path)
+
+
+def test_a_corrupt_run_record_names_its_file(tmp_path):
+    (tmp_path / "run.json").write_text("{not json")
+    with pytest.raises(ElasticError, match=r"run.json is not a run record .*: delete that file to retrain"):
+        train._read_run(tmp_path)
+
+
+@pytest.mark.parametrize("name", ["token_tree", "joint_compression", "hookes_law", "compression_protocol"])
+def test_two_fresh_runs_give_byte_identical_data(name, tmp_path, monkeypatch):
+    from elastic import config, experiments
+
+    texts = []
+    for attempt in ("first", "second"):
+        monkeypatch.setenv("ELASTIC_RESULTS", str(tmp_path / attempt))
+        record = experiments.module(name).run(config.load(name, "smoke"))
+        texts.append(json.dumps(record["data"], sort_keys=True))
+    assert texts[0] == texts[1]
