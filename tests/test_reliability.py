@@ -182,3 +182,26 @@ def test_two_fresh_runs_give_byte_identical_data(name, tmp_path, monkeypatch):
         record = experiments.module(name).run(config.load(name, "smoke"))
         texts.append(json.dumps(record["data"], sort_keys=True))
     assert texts[0] == texts[1]
+
+
+@pytest.mark.parametrize("content", ["", "{not json", '{"kind": "x"}'])
+def test_a_corrupt_cell_names_its_file(tmp_path, content):
+    from elastic.experiments._alignment import Store
+
+    store = Store(tmp_path)
+    assert store.cell("drop", {"n": 1}, lambda: 3) == 3
+    assert store.cell("drop", {"n": 1}, lambda: pytest.fail("recomputed a stored cell")) == 3
+    (cell,) = (tmp_path / "cells").glob("*.json")
+    cell.write_text(content)
+    with pytest.raises(ElasticError, match=f"{cell} is corrupt .*: delete it to recompute that entry"):
+        store.cell("drop", {"n": 1}, lambda: 4)
+
+
+def test_a_corrupt_stage_record_names_its_file(tmp_path):
+    from elastic.lifecycle import StageStore
+
+    store = StageStore(tmp_path)
+    (tmp_path / "k").mkdir()
+    (tmp_path / "k" / "record.json").write_text("")
+    with pytest.raises(ElasticError, match="record.json is corrupt .*: delete .* to recompute that stage"):
+        store.load_record("k")
