@@ -205,3 +205,11 @@ def test_a_corrupt_stage_record_names_its_file(tmp_path):
     (tmp_path / "k" / "record.json").write_text("")
     with pytest.raises(ElasticError, match="record.json is corrupt .*: delete .* to recompute that stage"):
         store.load_record("k")
+
+
+@pytest.mark.parametrize("source", ["/no/such/reviews.csv", "data/reviews.jsonl", "./missing"])
+def test_a_missing_local_source_is_not_called_a_hub_id(source):
+    from elastic.data import hub
+
+    with pytest.raises(ElasticError, match=f"no file or directory {source}: check the path, pass source=x"):
+        hub.locate(source, repo_type="dataset", fix="pass source=x")
