@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -146,13 +147,33 @@ def cache_key(root: Path, name: str, preset: str, parameters: dict | None = None
 
 
 def up_to_date(root: Path, name: str, preset: str, key: str) -> bool:
-    """True when the last run of ``name`` succeeded with ``key`` and its outputs are still there."""
+    """True when the last run of ``name`` succeeded with ``key``, its executed notebook is there
+    and every results file it used still parses and was made in ``preset`` (``run --set`` writes
+    its overrides elsewhere, see :func:`elastic.results.run_dir`)."""
     record = read_record(root, name, preset)
     return (
         record is not None and record.get("status") == "ok" and record.get("key") == key
         and (executed_dir(root, preset) / f"{name}.ipynb").exists()
-        and all((root / f).exists() for f in record.get("results", []))
+        and all(_from_preset(root / f, preset) for f in record.get("results", []))
     )
+
+
+def _from_preset(path: Path, preset: str) -> bool:
+    """Whether the results file at ``path`` parses and was made in ``preset``."""
+    try:
+        record = json.loads(path.read_text())
+        return record["preset"] == record["provenance"]["parameters"]["preset"] == preset
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def clean_leftovers(root: Path, preset: str) -> None:
+    """Remove what a killed run left in the executed directory: papermill's input copies and the
+    temporary notebooks that :func:`execute` renames into place only when a run ends."""
+    for leftover in executed_dir(root, preset).glob("*.input.ipynb"):
+        leftover.unlink(missing_ok=True)
+    for leftover in executed_dir(root, preset).glob(".*.running.ipynb"):
+        leftover.unlink(missing_ok=True)
 
 
 def _results_snapshot(root: Path) -> dict[Path, int]:
@@ -202,16 +223,20 @@ def execute(root: Path, name: str, preset: str, parameters: dict | None = None,
     unexecuted = out_dir / f"{name}.input.ipynb"
     jupytext.write(jupytext.read(source_path(root, name)), unexecuted)
     output = out_dir / f"{name}.ipynb"
+    running = out_dir / f".{name}.running.ipynb"
     record = {
         "name": name, "preset": preset, "key": key, "parameters": parameters or {},
         "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "notebook": str(output.relative_to(root)),
-        "status": "interrupted", "error": None,  # until papermill returns or raises
+        "status": "running", "error": None,
     }
+    # Written before executing: a SIGKILL skips every ``finally``, and the old "ok" record must not
+    # outlive a run that was cut short. The executed notebook is renamed into place only at the end.
+    _write_record(root, record)
     before, start = _results_snapshot(root), time.perf_counter()
     try:
         papermill.execute_notebook(
-            str(unexecuted), str(output), parameters={"preset": preset, **(parameters or {})},
+            str(unexecuted), str(running), parameters={"preset": preset, **(parameters or {})},
             kernel_name=KERNEL, language="python", cwd=str(root), progress_bar=progress,
         )
         record.update(status="ok", error=None)
@@ -220,9 +245,16 @@ def execute(root: Path, name: str, preset: str, parameters: dict | None = None,
         raise
     finally:
         record.update(duration_s=round(time.perf_counter() - start, 2), results=_written(root, name, before))
-        results.atomic_write_text(record_path(root, name, preset), json.dumps(record, indent=1) + "\n")
+        if running.exists():
+            os.replace(running, output)
+        _write_record(root, record)
         unexecuted.unlink(missing_ok=True)
     return output
+
+
+def _write_record(root: Path, record: dict) -> None:
+    results.atomic_write_text(record_path(root, record["name"], record["preset"]),
+                              json.dumps(record, indent=1) + "\n")
 
 
 def needs_gpu(notebook) -> bool:

@@ -72,6 +72,7 @@ def regenerate(args) -> int:
     if args.jobs < 1:
         raise ElasticError(f"--jobs {args.jobs}: give at least 1")
     chosen = [n for n in names if not args.only or n in args.only]
+    book.clean_leftovers(root, args.preset)
     library = book.library_hash()
     todo = [n for n in chosen if args.force
             or not book.up_to_date(root, n, args.preset, book.cache_key(root, n, args.preset, library=library))]
@@ -137,11 +138,17 @@ def run_experiment(args) -> int:
         key, sep, value = item.partition("=")
         if not sep:
             raise ElasticError(f"--set {item!r} needs the form key=value, e.g. --set seed=1")
-        overrides[key] = yaml.safe_load(value)
+        try:
+            overrides[key] = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            raise ElasticError(f"--set {item!r}: the value is not valid YAML ({exc.problem}); quote it") from exc
     cfg = config.load(args.name, args.preset, **overrides)
-    record = experiments.module(args.name).run(cfg)
-    print(f"results: {results.path(experiments.results_name(args.name), args.preset)} "
-          f"({record['provenance']['wall_time_s']:.1f} s)")
+    preset_values = config.load(args.name, args.preset).asdict()
+    changed = {k: v for k, v in cfg.asdict().items() if preset_values[k] != v}
+    with results.redirect(args.preset, changed):
+        record = experiments.module(args.name).run(cfg)
+        target = results.path(experiments.results_name(args.name), args.preset)
+    print(f"results: {target} ({record['provenance']['wall_time_s']:.1f} s)")
     return 0
 
 

@@ -8,6 +8,7 @@ dataclass, so there is nothing to translate between the two.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from pathlib import Path
@@ -32,11 +33,31 @@ class ExperimentConfig:
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             _check_type(field.name, value, hints[field.name])
-            if _is_count(field.name) and any(v is not None and v < 1 for v in _values(value)):
-                raise ElasticError(f"parameter {field.name}={value!r}: counts and sizes must be >= 1")
+            _check_range(field.name, value)
 
     def asdict(self) -> dict:
         return dataclasses.asdict(self)
+
+
+#: Lengths and passes that must be positive beside the counts (``num_threads`` 0 means torch's default).
+_POSITIVE = ("max_new_tokens", "max_length")
+
+
+def _check_range(name: str, value) -> None:
+    """Ranges beside types: finite floats, positive counts, lengths and epochs, no empty lists."""
+    if isinstance(value, tuple) and not value:
+        raise ElasticError(f"parameter {name}=[]: give at least one value")
+    for v in _values(value):
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ElasticError(f"parameter {name}={value!r}: give a finite number")
+        if not isinstance(v, (int, float)) or isinstance(v, bool):
+            continue
+        if (_is_count(name) or name in _POSITIVE) and v < 1:
+            raise ElasticError(f"parameter {name}={value!r}: counts and sizes must be >= 1")
+        if name.endswith("epochs") and v <= 0:
+            raise ElasticError(f"parameter {name}={value!r}: epochs must be > 0")
+        if name == "num_threads" and v < 0:
+            raise ElasticError(f"parameter {name}={value!r}: give 0 (torch's default) or more threads")
 
 
 def _is_count(name: str) -> bool:
@@ -85,10 +106,35 @@ def preset_section(experiment: str, preset: str) -> dict:
     if preset not in PRESETS:
         raise ElasticError(f"unknown preset {preset!r}; valid presets: {', '.join(PRESETS)}")
     path = PRESET_DIR / f"{preset}.yaml"
-    sections = yaml.safe_load(path.read_text()) or {}
+    sections = read_yaml(path) or {}
     if experiment not in sections:
         raise ElasticError(f"preset {preset!r} has no section {experiment!r}: add one to {path}")
     return sections[experiment] or {}
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that a key given twice is an error, not a silent replacement."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise ElasticError(f"key {key!r} appears twice (line {key_node.start_mark.line + 1})")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml(path: Path):
+    """A YAML file that must parse, with no key given twice; errors name the file and the line."""
+    try:
+        return yaml.load(path.read_text(), Loader=_UniqueKeyLoader)
+    except ElasticError as exc:
+        raise ElasticError(f"{path}: {exc}: remove one of them") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ElasticError(f"{path} is not valid YAML{where}: fix that line") from exc
 
 
 def load(experiment: str, preset: str, **overrides):

@@ -206,8 +206,12 @@ class StageStore:
         record = self.path(key) / "record.json"
         if not record.exists():
             return None
+        try:
+            loaded = json.loads(record.read_text())
+        except ValueError as exc:
+            raise ElasticError(f"{record} is corrupt ({exc}): delete {record.parent} to recompute that stage") from exc
         self.hits += 1
-        return json.loads(record.read_text())
+        return loaded
 
     def load_weights(self, key: str, model) -> None:
         from safetensors.torch import load_file

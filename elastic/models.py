@@ -167,14 +167,7 @@ def _load_dir(path: Path, dtype):
         return _load_adapter(path, dtype)
     if not (path / "config.json").exists():
         raise ElasticError(f"{path} has no config.json: pass a directory written by save_pretrained")
-    if not any(path.glob("*.safetensors")):
-        pickles = [p.name for p in path.iterdir() if p.suffix in _PICKLE_SUFFIXES]
-        if pickles:
-            raise ElasticError(
-                f"{path} holds only pickle weights ({pickles[0]}), which can run code when loaded: "
-                "convert them to safetensors in a trusted environment (save_pretrained(safe_serialization=True))"
-            )
-        raise ElasticError(f"{path} has no *.safetensors weights: save the model with save_pretrained")
+    require_safetensors(path)
     config = AutoConfig.from_pretrained(path, trust_remote_code=False)
     if type(config) not in MODEL_FOR_CAUSAL_LM_MAPPING:
         raise ElasticError(
@@ -199,9 +192,27 @@ def _load_dir(path: Path, dtype):
     return model, tokenizer
 
 
+def require_safetensors(directory: Path | str, spec: str | None = None) -> Path:
+    """The one loading policy: every model, adapter, scorer and cost model the library loads from a
+    directory goes through here. A directory whose weights are only pickles (``*.bin``, ``*.pt``,
+    ``*.pth``) is refused, since unpickling can run code; ``spec`` is how the user named it."""
+    directory = Path(directory)
+    if any(directory.glob("*.safetensors")):
+        return directory
+    pickles = sorted(p.name for p in directory.iterdir() if p.suffix in _PICKLE_SUFFIXES)
+    if pickles:
+        raise ElasticError(
+            f"{directory} holds only pickle weights ({pickles[0]}), which can run code when loaded: "
+            f"convert it once with: python -m elastic convert {spec or directory}"
+        )
+    raise ElasticError(f"{directory} has no *.safetensors weights: save the model with save_pretrained")
+
+
 def _load_adapter(path: Path, dtype):
     """A LoRA adapter directory: load its base (recorded by peft) and merge the adapter into it."""
     from peft import PeftConfig, PeftModel
+
+    require_safetensors(path)
 
     base_spec = PeftConfig.from_pretrained(path).base_model_name_or_path
     if not base_spec:

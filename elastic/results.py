@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import hashlib
 import json
 import math
 import os
@@ -36,8 +37,32 @@ def root() -> Path:
     return Path(os.environ.get("ELASTIC_RESULTS", "results"))
 
 
+#: Where this process writes a preset's results instead of ``root()/<preset>`` (see :func:`redirect`).
+_REDIRECTS: dict[str, Path] = {}
+
+
 def path(name: str, preset: str) -> Path:
-    return root() / preset / f"{name}.json"
+    return _REDIRECTS.get(preset, root() / preset) / f"{name}.json"
+
+
+def run_dir(preset: str, overrides: dict | None = None) -> Path:
+    """The results directory of a run: ``results/<preset>/`` for the preset's own parameters, and
+    ``results/<preset>+<hash>/`` (12 hex digits of sha256 over the overrides) for any other, so an
+    override never replaces a file the book is built from."""
+    if not overrides:
+        return root() / preset
+    canonical = json.dumps(to_jsonable(overrides), sort_keys=True)
+    return root() / f"{preset}+{hashlib.sha256(canonical.encode()).hexdigest()[:12]}"
+
+
+@contextlib.contextmanager
+def redirect(preset: str, overrides: dict | None):
+    """Within the block, results of ``preset`` are written to and read from :func:`run_dir`."""
+    _REDIRECTS[preset] = run_dir(preset, overrides)
+    try:
+        yield _REDIRECTS[preset]
+    finally:
+        del _REDIRECTS[preset]
 
 
 def atomic_write_text(target: Path, text: str) -> None:
@@ -52,6 +77,7 @@ def atomic_write_text(target: Path, text: str) -> None:
             "set ELASTIC_RESULTS to a writable directory"
         ) from exc
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results are shared as the umask says
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
             handle.flush()
@@ -66,6 +92,12 @@ def atomic_write_text(target: Path, text: str) -> None:
         raise
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_directory(target: Path, marker: str):
     """Yield a temporary directory beside ``target`` to fill; when the block ends without error it
@@ -74,6 +106,7 @@ def atomic_directory(target: Path, marker: str):
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
     try:
         yield tmp
         try:
@@ -128,8 +161,11 @@ def package_versions() -> dict[str, str | None]:
     return versions
 
 
-def provenance(config, wall_time_s: float) -> dict:
+def provenance(config, wall_time_s: float, run: dict | None = None) -> dict:
+    """Where a result came from. ``run`` holds what differs between two runs of the same
+    parameters (timings, cache counters), so that the ``data`` of reruns are bit-identical."""
     return {
+        "run": run or {},
         "git_sha": git_sha(),
         "parameters": config.asdict(),
         "seed": config.seed,
@@ -141,13 +177,14 @@ def provenance(config, wall_time_s: float) -> dict:
     }
 
 
-def save(name: str, config, data: dict, wall_time_s: float) -> dict:
-    """Write ``data`` as ``results/<preset>/<name>.json`` with provenance; return the record."""
+def save(name: str, config, data: dict, wall_time_s: float, run: dict | None = None) -> dict:
+    """Write ``data`` as ``results/<preset>/<name>.json`` with provenance (``run``: this run's
+    timings and counters, see :func:`provenance`); return the record."""
     record = to_jsonable({
         "name": name,
         "preset": config.preset,
         "data": data,
-        "provenance": provenance(config, wall_time_s),
+        "provenance": provenance(config, wall_time_s, run),
     })
     atomic_write_text(path(name, config.preset), json.dumps(record, indent=1, sort_keys=True) + "\n")
     return record

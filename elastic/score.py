@@ -57,6 +57,7 @@ import torch
 
 from elastic.data.hub import locate
 from elastic.errors import ElasticError
+from elastic.models import require_safetensors
 
 SENTIMENT_MODEL = "siebert/sentiment-roberta-large-english"
 COST_MODEL = "PKU-Alignment/beaver-7b-v1.0-cost"
@@ -84,7 +85,10 @@ def _classifier(source: str, device):
     where = locate(source, repo_type="model", fix="pass model=<a local copy of the classifier> or model='vader'")
     from transformers import pipeline  # after locate: importing transformers is slow, failing is not
 
-    return pipeline("text-classification", model=where, device=device, top_k=None, truncation=True)
+    if Path(where).is_dir():
+        require_safetensors(where, source)
+    return pipeline("text-classification", model=where, device=device, top_k=None, truncation=True,
+                    model_kwargs={"use_safetensors": True})
 
 
 def sentiment(texts: Sequence[str], *, model: str = "vader", batch_size: int = 16, device=None) -> np.ndarray:
@@ -136,6 +140,7 @@ def load_cost_model(source: str = COST_MODEL, *, dtype=None, device=None) -> tup
         from huggingface_hub import snapshot_download
 
         where = snapshot_download(where, allow_patterns=["*.json", "*.safetensors", "*.model", "*.txt"])
+    require_safetensors(where, source)
     config = json.loads((Path(where) / "config.json").read_text())
     if not any(a.endswith("ForScore") for a in config.get("architectures", [])):
         raise ElasticError(f"{source} is not a safe-rlhf score model (architectures {config.get('architectures')})")
@@ -145,7 +150,7 @@ def load_cost_model(source: str = COST_MODEL, *, dtype=None, device=None) -> tup
     weight = head_state["weight"]
     head = torch.nn.Linear(weight.shape[1], weight.shape[0], bias="bias" in head_state)
     head.load_state_dict(head_state)
-    backbone = AutoModel.from_pretrained(where, dtype=dtype)
+    backbone = AutoModel.from_pretrained(where, dtype=dtype, use_safetensors=True)
     model = ScoreModel(backbone, head.to(backbone.dtype)).eval()
     return (model.to(device) if device is not None else model), AutoTokenizer.from_pretrained(where)
 

@@ -26,6 +26,7 @@ import copy
 import hashlib
 import json
 import shutil
+import sys
 from pathlib import Path
 from typing import Sequence
 
@@ -164,10 +165,13 @@ def _run(kind, trainer_cls, config_cls, model, tokenizer, dataset, *, output_dir
     fingerprint = _fingerprint(kind, model, dataset, fields, n_slices)
     record = _read_run(output_dir)
     if record and record["fingerprint"] != fingerprint:
-        raise ElasticError(
-            f"{output_dir} holds a different {record['kind']} run (other model, data or args): "
-            "pass a new output_dir or delete that one"
-        )
+        # Another model, data or args made it: keep its trained weights beside, and train afresh.
+        aside = output_dir.with_name(f"{output_dir.name}.set-aside-{record['fingerprint'][:12]}")
+        shutil.rmtree(aside, ignore_errors=True)
+        output_dir.rename(aside)
+        print(f"{output_dir} held a different {record['kind']} run (other model, data or args): "
+              f"set aside as {aside}", file=sys.stderr)
+        record = None
     if record and record.get("done") and resume:
         return _load_weights(model, output_dir)
     last = _last_complete_checkpoint(output_dir) if resume and output_dir.is_dir() else None
@@ -234,14 +238,30 @@ def _restore_forward(model) -> None:
 
 
 def _fingerprint(kind, model, dataset, fields, n_slices) -> str:
-    """What identifies a run: the model's config (architecture and where it was loaded from), the
-    data, the trainer fields that change the result, and the slices."""
+    """What identifies a run: the model's config (its architecture and its parent's key), the data,
+    the trainer fields that change the result, and the slices. Never where the cache lives: a
+    copied or moved cache keeps its runs."""
     config = {k: v for k, v in model.config.to_dict().items() if k not in _DEVICE_DEPENDENT}
-    adapters = {name: c.to_dict() for name, c in getattr(model, "peft_config", {}).items()}
+    config["_name_or_path"] = _parent_key(config.get("_name_or_path"))
+    adapters = {name: {**c.to_dict(), "base_model_name_or_path": _parent_key(c.base_model_name_or_path)}
+                for name, c in getattr(model, "peft_config", {}).items()}
     fields = {k: v for k, v in fields.items() if k not in _COSMETIC}
     payload = json.dumps([kind, config, adapters, dataset.to_list(), sorted(fields.items()), n_slices],
                          default=_canonical, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _parent_key(name_or_path):
+    """A parent by content: a run directory (or a slice of one) by its run's fingerprint, any
+    other local directory by its name, a hub id as itself."""
+    if not name_or_path or not Path(name_or_path).is_dir():
+        return name_or_path
+    path = Path(name_or_path)
+    for run in (path, path.parent):
+        record = _read_run(run)
+        if record:
+            return f"{record['fingerprint']}/{path.name if run != path else ''}"
+    return path.name
 
 
 def _canonical(value):
@@ -251,8 +271,15 @@ def _canonical(value):
 
 
 def _read_run(output_dir: Path) -> dict | None:
-    path = output_dir / _RUN_FILE
-    return json.loads(path.read_text()) if path.exists() else None
+    path = Path(output_dir) / _RUN_FILE
+    if not path.exists():
+        return None
+    try:
+        record = json.loads(path.read_text())
+        record["fingerprint"]
+        return record
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ElasticError(f"{path} is not a run record ({exc}): delete that file to retrain {path.parent}") from exc
 
 
 def _load_weights(model, output_dir: Path):

@@ -45,7 +45,8 @@ from elastic.tokentree import TokenTree
 plots.style()
 cfg = configure("token_tree", globals())
 token_tree.run(cfg)
-res = results.load("token_tree", cfg.preset)["data"]
+record = results.load("token_tree", cfg.preset)
+res = record["data"]
 
 # %% [markdown]
 # ## A tree you can check by hand
@@ -82,7 +83,7 @@ glue_text("p_one", corpus["p_one"])
 glue_text("n_sequences", f"{corpus['n_sequences']:,}")
 glue_text("n_nodes", f"{corpus['n_nodes']:,}")
 glue_text("n_layers", corpus["n_layers"])
-glue_text("build_ms", f"{1000 * corpus['build_seconds']:.1f}")
+glue_text("build_ms", f"{1000 * record['provenance']['run']['build_seconds']:.1f}")
 glue_text("vocab_diff", f"{corpus['general_vocab_max_weight_diff']:.1e}")
 glue_text("general_vocab", corpus["general_vocab_size"])
 pruning = res["pruning"]

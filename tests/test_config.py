@@ -80,13 +80,14 @@ def test_cli_runs_one_experiment_with_overrides(results_tmp, capsys):
     from elastic import cli, results
 
     assert cli.main(["run", "token_tree", "--preset", "smoke", "--set", "n_sequences=50", "mixture_sizes=[5, 3]"]) == 0
-    record = results.load("token_tree", "smoke")
+    with results.redirect("smoke", {"n_sequences": 50, "mixture_sizes": (5, 3)}):  # an override run's own place
+        record = results.load("token_tree", "smoke")
     assert record["data"]["corpus"]["n_sequences"] == 50 and record["data"]["mixture"]["sizes"] == [5, 3]
     assert cli.main(["run", "token_tree", "--preset", "smoke", "--set", "bogus=1"]) == 2
     assert "unknown parameter(s) bogus" in capsys.readouterr().err
 
 
-def test_cli_repeated_set_flags_all_apply(results_tmp):
+def test_cli_repeated_set_flags_all_apply(results_tmp, capsys):
     """`--set a=1 --set b=2` applies both: argparse's default "store" kept only the last --set, so
     the earlier overrides were dropped without a word (a run with `--set epochs=4 --set n_eval=32`
     silently trained one epoch)."""
@@ -94,5 +95,6 @@ def test_cli_repeated_set_flags_all_apply(results_tmp):
 
     assert cli.main(["run", "token_tree", "--preset", "smoke", "--set", "n_sequences=50",
                      "--set", "mixture_sizes=[5, 3]"]) == 0
-    record = results.load("token_tree", "smoke")
+    with results.redirect("smoke", {"n_sequences": 50, "mixture_sizes": (5, 3)}):  # an override run's own place
+        record = results.load("token_tree", "smoke")
     assert record["data"]["corpus"]["n_sequences"] == 50 and record["data"]["mixture"]["sizes"] == [5, 3]

@@ -194,8 +194,9 @@ def test_lifecycle_smoke_writes_every_curve_and_a_rerun_trains_nothing(results_t
     from elastic.experiments import lifecycle
 
     cfg = config.load("lifecycle", "smoke", cache_dir=str(tmp_path / "cache"))
-    first = lifecycle.run(cfg)["data"]
-    assert first["cache"]["trained"] > 0
+    first_record = lifecycle.run(cfg)
+    first = first_record["data"]
+    assert first_record["provenance"]["run"]["cache"]["trained"] > 0 and "cache" not in first
     n_runs = len(cfg.volumes) + len(cfg.models) - 1
     assert len(first["runs"]) == n_runs
     for run in first["runs"]:
@@ -203,8 +204,10 @@ def test_lifecycle_smoke_writes_every_curve_and_a_rerun_trains_nothing(results_t
         for aligned in run["aligned"]:
             assert [r["size"] for r in aligned["curve"]] == [0, *cfg.perturb_sizes]
             assert {"gamma_D1", "kl_D2", "kl_D3", "score"} <= set(aligned["curve"][-1])
-    second = lifecycle.run(cfg)["data"]
-    assert second["cache"]["trained"] == 0
+    second_record = lifecycle.run(cfg)
+    second = second_record["data"]
+    assert second_record["provenance"]["run"]["cache"]["trained"] == 0
+    assert json.dumps(second, sort_keys=True) == json.dumps(first, sort_keys=True)  # bit-identical data
     assert json.dumps(second["runs"]) == json.dumps(first["runs"])
     record = json.loads((results_tmp / "smoke" / "lifecycle.json").read_text())
     assert record["provenance"]["parameters"]["perturb_sizes"] == list(cfg.perturb_sizes)

@@ -94,7 +94,7 @@ def bad_inputs(tok, tmp_path):
 
 
 @pytest.mark.parametrize("case, message", [
-    ("pickled", "pickle weights .* convert them to safetensors"),
+    ("pickled", "pickle weights .* convert it once with: python -m elastic convert"),
     ("encoder", "'distilbert' model, not a causal language model"),
     ("corrupt", "cannot read GGUF file .*: download the file again"),
     ("missing", "not found: pass an existing .gguf file"),

@@ -22,8 +22,10 @@ HEADER = """# ---
 PARAMETERS = '\n# %% tags=["parameters"]\npreset = "cpu"\n'
 WRITE_RESULT = """
 # %%
+import json
 from elastic import results
-results.atomic_write_text(results.path("{name}", preset), '{{"value": 1}}')
+results.atomic_write_text(results.path("{name}", preset), json.dumps(
+    {{"name": "{name}", "preset": preset, "data": {{"value": 1}}, "provenance": {{"parameters": {{"preset": preset}}}}}}))
 print(results.load("{name}", preset))
 """
 

@@ -130,9 +130,11 @@ def test_interrupted_run_resumes_and_finished_run_is_reused(tok, tmp_path, monke
     reused = train.sft(models.tiny_model(tok, seed=5), tok, TEXTS, output_dir=out, args=ARGS, n_slices=2)
     assert steps == [] and same(weights(reused), reference)
 
-    for model, texts in [(models.tiny_model(tok), TEXTS[:8]), (models.tiny_model(tok, n_layer=1), TEXTS)]:
-        with pytest.raises(ElasticError, match="holds a different sft run"):
-            train.sft(model, tok, texts, output_dir=out, args=ARGS, n_slices=2)
+    old = json.loads((out / "run.json").read_text())["fingerprint"]
+    train.sft(models.tiny_model(tok), tok, TEXTS[:8], output_dir=out, args=ARGS, n_slices=2)
+    aside = out.with_name(f"run.set-aside-{old[:12]}")  # kept, not deleted: another run made it
+    assert json.loads((aside / "run.json").read_text())["fingerprint"] == old
+    assert json.loads((out / "run.json").read_text())["fingerprint"] != old
 
 
 def test_lora_slices_load_back_merged_into_their_base(tok, tmp_path):

@@ -47,6 +47,17 @@ def reachable(url: str | None = None, timeout: float = CONNECT_TIMEOUT_S) -> boo
         return False
 
 
+#: Endings of local files; a hub id (``owner/name``) does not end so.
+_FILE_SUFFIXES = (".csv", ".json", ".jsonl", ".parquet", ".txt", ".gguf", ".safetensors", ".bin")
+
+
+def _looks_like_path(source: str) -> bool:
+    """A missing local path must not be reported as an unreachable hub id: absolute or relative
+    paths, paths with more than one ``/`` and data files cannot be hub ids."""
+    return (source.startswith(("/", "./", "../", "~")) or source.count("/") > 1
+            or source.lower().endswith(_FILE_SUFFIXES))
+
+
 def locate(source: str | os.PathLike, *, repo_type: str, fix: str) -> str:
     """What to pass to ``datasets``/``transformers`` for ``source``: a local path as a string, or a
     hub id once the hub is known to answer, or (offline) the directory of its cached snapshot.
@@ -57,6 +68,8 @@ def locate(source: str | os.PathLike, *, repo_type: str, fix: str) -> str:
     if Path(source).exists():
         return str(source)
     repo_id = str(source)
+    if _looks_like_path(repo_id):
+        raise ElasticError(f"no file or directory {repo_id}: check the path, {fix}")
     if offline():
         from huggingface_hub import snapshot_download
 

@@ -91,6 +91,14 @@ def digest(payload) -> str:
     return hashlib.sha256(json.dumps([CACHE_VERSION, payload], sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def _read_json(path: Path, field: str):
+    """``field`` of a JSON file the cache wrote; a corrupt or empty one names itself and the fix."""
+    try:
+        return json.loads(path.read_text())[field]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ElasticError(f"{path} is corrupt ({type(exc).__name__}): delete it to recompute that entry") from exc
+
+
 class Store:
     """Finished cells (``cells/<key>.json``) and training runs (``runs/<key>/``) of one preset."""
 
@@ -105,7 +113,7 @@ class Store:
         key = digest([kind, payload])
         path = self.root / "cells" / f"{key}.json"
         if path.exists():
-            return json.loads(path.read_text())["value"]
+            return _read_json(path, "value")
         value = compute()
         atomic_write_text(path, json.dumps({"kind": kind, "payload": payload, "value": value}, default=str))
         with open(self.root / "executed.log", "a") as log:

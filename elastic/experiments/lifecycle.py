@@ -211,10 +211,10 @@ def run(cfg: Config) -> dict:
     threads = torch.get_num_threads()
     torch.set_num_threads(cfg.num_threads)
     try:
-        data = _run(cfg)
+        data, cache = _run(cfg)
     finally:
         torch.set_num_threads(threads)
-    return results.save("lifecycle", cfg, data, time.perf_counter() - start)
+    return results.save("lifecycle", cfg, data, time.perf_counter() - start, run={"cache": cache})
 
 
 def _run(cfg: Config) -> dict:
@@ -251,12 +251,10 @@ def _run(cfg: Config) -> dict:
     data = {
         "source": source, "runs": runs, "resistance": resistance,
         "main": {"model": list(main_model), "volume": main_volume},
-        "cache": {"hits": life.store.hits, "trained": life.store.misses,
-                  "stage_seconds": life.stage_seconds},
         "verdicts": lc.verdicts(runs, resistance, source, main_model=main_model, main_volume=main_volume,
                                 entropy_margin=cfg.entropy_margin, rebound_rho=cfg.rebound_rho),
     }
-    return data
+    return data, {"hits": life.store.hits, "trained": life.store.misses, "stage_seconds": life.stage_seconds}
 
 
 def _n_params(life: Lifecycle, size) -> int:

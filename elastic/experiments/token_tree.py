@@ -70,7 +70,7 @@ def run(cfg: Config) -> dict:
         "corpus": {
             "n_sequences": cfg.n_sequences, "p_one": cfg.p_one,
             "mean_length": float(lengths.mean()), "n_nodes": tree.n_nodes,
-            "n_layers": tree.n_layers, "build_seconds": build_s,
+            "n_layers": tree.n_layers,
             "general_vocab_size": cfg.vocab_size,
             "general_vocab_max_weight_diff": float(np.abs(wide.weight - tree.weight).max()),
         },
@@ -88,7 +88,7 @@ def run(cfg: Config) -> dict:
             "max_diff_vs_pooled": float(np.abs(joint.eos - pooled.eos).max()),
         },
     }
-    return results.save("token_tree", cfg, data, time.perf_counter() - start)
+    return results.save("token_tree", cfg, data, time.perf_counter() - start, run={"build_seconds": build_s})
 
 
 def _leaf_probs_on(part, joint, leaves) -> list[float]:

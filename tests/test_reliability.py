@@ -1,0 +1,215 @@
+"""Nothing lost, nothing stale, nothing loaded unsafely (issue 14): a killed chapter re-runs, an
+override never replaces the preset's results, a moved cache keeps its runs, pickles are refused,
+files follow the umask."""
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from elastic import book, models, results, score, train
+from elastic.errors import ElasticError
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_regenerate import project  # noqa: E402  a project whose chapters write results files
+
+
+def test_a_chapter_killed_by_sigkill_runs_again_and_alone(tmp_path, monkeypatch):
+    hang = "\n# %%\nimport os, time\nif os.environ.get('ELASTIC_TEST_HANG'):\n    time.sleep(60)\n"
+    root = project(tmp_path, {"alpha": "", "beta": hang})
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("ELASTIC_RESULTS", None)
+    regen = [sys.executable, "-m", "elastic", "regenerate", "--preset", "smoke", "--no-build", "--root", str(root)]
+    subprocess.run(regen + ["--only", "alpha"], check=True, env=env, capture_output=True, cwd=root)
+    child = subprocess.Popen(regen + ["--only", "beta"], env={**env, "ELASTIC_TEST_HANG": "1"}, cwd=root, start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 40
+    while (book.read_record(root, "beta", "smoke") or {}).get("status") != "running" and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)  # inside the chapter: its kernel is running the cells
+    os.killpg(child.pid, signal.SIGKILL)
+    child.wait()
+    assert book.read_record(root, "beta", "smoke")["status"] == "running"
+    key = book.cache_key(root, "beta", "smoke")
+    assert not book.up_to_date(root, "beta", "smoke", key)
+    assert book.up_to_date(root, "alpha", "smoke", book.cache_key(root, "alpha", "smoke"))
+    again = subprocess.run(regen, env=env, capture_output=True, text=True, cwd=root)
+    assert again.returncode == 0, again.stderr
+    assert "skipped (1): alpha" in again.stdout and "executed" in again.stdout
+    assert [line.split()[-1] for line in again.stdout.splitlines() if line.startswith("executed")] == ["beta"]
+    assert book.read_record(root, "beta", "smoke")["status"] == "ok"
+    assert not list(book.executed_dir(root, "smoke").glob("*.input.ipynb"))
+    assert not list(book.executed_dir(root, "smoke").glob(".*.running.ipynb"))
+
+
+def test_results_follow_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        target = tmp_path / "r.json"
+        target.write_text("{}")
+        results.atomic_write_text(target, "{}\n")
+        assert stat.S_IMODE(target.stat().st_mode) == 0o644
+    finally:
+        os.umask(old)
+
+
+def test_an_override_run_never_replaces_the_presets_results(tmp_path, monkeypatch, capsys):
+    from elastic.cli import main
+
+    monkeypatch.setenv("ELASTIC_RESULTS", str(tmp_path))
+    assert main(["run", "token_tree", "--preset", "smoke"]) == 0
+    own = tmp_path / "smoke" / "token_tree.json"
+    before = own.read_bytes()
+    capsys.readouterr()
+    assert main(["run", "token_tree", "--preset", "smoke", "--set", "seed=7"]) == 0
+    printed = capsys.readouterr().out
+    assert own.read_bytes() == before
+    other = results.run_dir("smoke", {"seed": 7}) / "token_tree.json"
+    assert str(other) in printed and json.loads(other.read_text())["provenance"]["parameters"]["seed"] == 7
+    assert results.run_dir("smoke", {}) == tmp_path / "smoke"
+
+
+@pytest.fixture
+def pickled(tmp_path):
+    directory = tmp_path / "pickled"
+    directory.mkdir()
+    (directory / "config.json").write_text('{"architectures": ["LlamaForScore"]}')
+    (directory / "adapter_config.json").write_text("{}")
+    (directory / "pytorch_model.bin").write_bytes(b"pickle")
+    return directory
+
+
+def test_every_loader_refuses_pickles(pickled):
+    fix = f"convert it once with: python -m elastic convert {pickled}"
+    for load in (lambda: models.require_safetensors(pickled),
+                 lambda: models._load_adapter(pickled, None),
+                 lambda: score.load_cost_model(str(pickled)),
+                 lambda: score._classifier(str(pickled), None)):
+        with pytest.raises(ElasticError) as info:
+            load()
+        assert str(info.value).endswith(fix) and "\n" not in str(info.value)
+
+
+def test_a_copied_cache_reuses_its_runs(tmp_path, monkeypatch):
+    import shutil
+
+    import transformers
+
+    tok = models.byte_tokenizer()
+    texts = [f"the cat sat on mat {i}." for i in range(16)]
+    args = {**train.train_args("smoke"), "logging_steps": 100, "disable_tqdm": True}
+
+    def chain(cache: Path):
+        """θ0 trained into the cache, then a child trained from θ0 read back from its directory."""
+        train.sft(models.tiny_model(tok), tok, texts, output_dir=cache / "base", args=args)
+        parent = transformers.AutoModelForCausalLM.from_pretrained(cache / "base", use_safetensors=True)
+        return train.sft(parent, tok, texts[:8], output_dir=cache / "child", args=args)
+
+    chain(tmp_path / "a")
+    shutil.copytree(tmp_path / "a", tmp_path / "elsewhere" / "b")
+    steps = []
+    original = transformers.Trainer.training_step
+    monkeypatch.setattr(transformers.Trainer, "training_step",
+                        lambda self, *a, **k: steps.append(1) or original(self, *a, **k))
+    chain(tmp_path / "elsewhere" / "b")
+    assert steps == []  # zero retraining: the copied runs are keyed by content, not by path
+    assert not list((tmp_path / "elsewhere").glob("b/*.set-aside-*"))
+
+
+BAD_SETS = {
+    "malformed YAML": ("rebound", "positive_sizes=[1,", "not valid YAML"),
+    "empty sizes": ("rebound", "positive_sizes=[]", "give at least one value"),
+    "empty model list": ("compression_prediction", "models=[]", "give at least one value"),
+    "NaN epochs": ("rebound", "epochs=.nan", "give a finite number"),
+    "zero epochs": ("rebound", "epochs=0", "epochs must be > 0"),
+    "negative epochs": ("rebound", "epochs=-1", "epochs must be > 0"),
+    "no new tokens": ("rebound", "max_new_tokens=0", "must be >= 1"),
+    "zero length": ("rebound", "max_length=0", "must be >= 1"),
+    "negative threads": ("rebound", "num_threads=-3", "0 \\(torch's default\\) or more"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_SETS))
+def test_a_bad_override_is_one_line_exit_2_and_changes_nothing(case, tmp_path, monkeypatch, capsys):
+    import re
+
+    from elastic.cli import main
+
+    name, override, message = BAD_SETS[case]
+    monkeypatch.setenv("ELASTIC_RESULTS", str(tmp_path))
+    (tmp_path / "smoke").mkdir()
+    earlier = tmp_path / "smoke" / f"{name}.json"
+    earlier.write_text('{"kept": true}\n')
+    assert main(["run", name, "--preset", "smoke", "--set", override]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and re.search(message, err), err
+    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == [earlier.name]
+    assert earlier.read_text() == '{"kept": true}\n'
+
+
+def test_a_key_given_twice_in_a_preset_is_an_error(tmp_path):
+    from elastic import config
+
+    path = tmp_path / "p.yaml"
+    path.write_text("rebound:\n  seed: 1\nrebound:\n  seed: 2\n")
+    with pytest.raises(ElasticError, match=r"p.yaml: key 'rebound' appears twice \(line 3\): remove one"):
+        config.read_yaml(path)
+    path.write_text("rebound: [1,\n")
+    with pytest.raises(ElasticError, match=r"p.yaml is not valid YAML at line \d: fix that line"):
+        config.read_yaml(path)
+
+
+def test_a_corrupt_run_record_names_its_file(tmp_path):
+    (tmp_path / "run.json").write_text("{not json")
+    with pytest.raises(ElasticError, match=r"run.json is not a run record .*: delete that file to retrain"):
+        train._read_run(tmp_path)
+
+
+@pytest.mark.parametrize("name", ["token_tree", "joint_compression", "hookes_law", "compression_protocol"])
+def test_two_fresh_runs_give_byte_identical_data(name, tmp_path, monkeypatch):
+    from elastic import config, experiments
+
+    texts = []
+    for attempt in ("first", "second"):
+        monkeypatch.setenv("ELASTIC_RESULTS", str(tmp_path / attempt))
+        record = experiments.module(name).run(config.load(name, "smoke"))
+        texts.append(json.dumps(record["data"], sort_keys=True))
+    assert texts[0] == texts[1]
+
+
+@pytest.mark.parametrize("content", ["", "{not json", '{"kind": "x"}'])
+def test_a_corrupt_cell_names_its_file(tmp_path, content):
+    from elastic.experiments._alignment import Store
+
+    store = Store(tmp_path)
+    assert store.cell("drop", {"n": 1}, lambda: 3) == 3
+    assert store.cell("drop", {"n": 1}, lambda: pytest.fail("recomputed a stored cell")) == 3
+    (cell,) = (tmp_path / "cells").glob("*.json")
+    cell.write_text(content)
+    with pytest.raises(ElasticError, match=f"{cell} is corrupt .*: delete it to recompute that entry"):
+        store.cell("drop", {"n": 1}, lambda: 4)
+
+
+def test_a_corrupt_stage_record_names_its_file(tmp_path):
+    from elastic.lifecycle import StageStore
+
+    store = StageStore(tmp_path)
+    (tmp_path / "k").mkdir()
+    (tmp_path / "k" / "record.json").write_text("")
+    with pytest.raises(ElasticError, match="record.json is corrupt .*: delete .* to recompute that stage"):
+        store.load_record("k")
+
+
+@pytest.mark.parametrize("source", ["/no/such/reviews.csv", "data/reviews.jsonl", "./missing"])
+def test_a_missing_local_source_is_not_called_a_hub_id(source):
+    from elastic.data import hub
+
+    with pytest.raises(ElasticError, match=f"no file or directory {source}: check the path, pass source=x"):
+        hub.locate(source, repo_type="dataset", fix="pass source=x")
