@@ -143,9 +143,7 @@ def run_experiment(args) -> int:
         except yaml.YAMLError as exc:
             raise ElasticError(f"--set {item!r}: the value is not valid YAML ({exc.problem}); quote it") from exc
     cfg = config.load(args.name, args.preset, **overrides)
-    preset_values = config.load(args.name, args.preset).asdict()
-    changed = {k: v for k, v in cfg.asdict().items() if preset_values[k] != v}
-    with results.redirect(args.preset, changed):
+    with results.redirect(args.preset, config.overrides_of(args.name, cfg)):
         record = experiments.module(args.name).run(cfg)
         target = results.path(experiments.results_name(args.name), args.preset)
     print(f"results: {target} ({record['provenance']['wall_time_s']:.1f} s)")

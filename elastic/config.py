@@ -165,6 +165,13 @@ def load(experiment: str, preset: str, **overrides):
     return cls(**values)
 
 
+def overrides_of(experiment: str, cfg) -> dict:
+    """The fields where ``cfg`` departs from its preset's values: what makes a run one of its own
+    (see :func:`elastic.results.run_dir`); {} for the preset's own run."""
+    own = load(experiment, cfg.preset).asdict()
+    return {k: v for k, v in cfg.asdict().items() if own[k] != v}
+
+
 def _freeze(value):
     """YAML and papermill give lists; configs are frozen, so they hold tuples."""
     return tuple(_freeze(v) for v in value) if isinstance(value, list) else value

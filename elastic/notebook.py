@@ -34,7 +34,9 @@ def configure(experiment: str, namespace: dict):
     """The config of ``experiment`` from a notebook's globals.
 
     ``preset`` picks the YAML preset; any other config field set to a value other than None
-    (in the parameters cell or by papermill) overrides it.
+    (in the parameters cell or by papermill) overrides it. A run with overrides writes and reads
+    its results under ``results/<preset>+<hash>/`` for the rest of the kernel, as ``run --set``
+    does, so it never replaces a file the book is built from; the printed path is the real one.
     """
     from elastic import experiments
 
@@ -53,6 +55,7 @@ def configure(experiment: str, namespace: dict):
         if name != "preset" and namespace.get(name) is not None
     }
     cfg = config.load(experiment, preset, **overrides)
+    results.use_run_dir(preset, config.overrides_of(experiment, cfg))
     target = results.path(experiments.results_name(experiment), preset)
     print(f"{experiment}: preset {preset}; results -> {target}")
     return cfg

@@ -41,8 +41,13 @@ def root() -> Path:
 _REDIRECTS: dict[str, Path] = {}
 
 
+def directory(preset: str) -> Path:
+    """Where results of ``preset`` go in this process: ``root()/<preset>`` unless redirected."""
+    return _REDIRECTS.get(preset, root() / preset)
+
+
 def path(name: str, preset: str) -> Path:
-    return _REDIRECTS.get(preset, root() / preset) / f"{name}.json"
+    return directory(preset) / f"{name}.json"
 
 
 def run_dir(preset: str, overrides: dict | None = None) -> Path:
@@ -55,14 +60,26 @@ def run_dir(preset: str, overrides: dict | None = None) -> Path:
     return root() / f"{preset}+{hashlib.sha256(canonical.encode()).hexdigest()[:12]}"
 
 
+def use_run_dir(preset: str, overrides: dict | None) -> Path:
+    """From now on in this process (a notebook's kernel), results of ``preset`` are written to
+    and read from :func:`run_dir`; no overrides means the preset's own directory again."""
+    if overrides:
+        _REDIRECTS[preset] = run_dir(preset, overrides)
+    else:
+        _REDIRECTS.pop(preset, None)
+    return directory(preset)
+
+
 @contextlib.contextmanager
 def redirect(preset: str, overrides: dict | None):
     """Within the block, results of ``preset`` are written to and read from :func:`run_dir`."""
-    _REDIRECTS[preset] = run_dir(preset, overrides)
+    before = _REDIRECTS.get(preset)
     try:
-        yield _REDIRECTS[preset]
+        yield use_run_dir(preset, overrides)
     finally:
-        del _REDIRECTS[preset]
+        _REDIRECTS.pop(preset, None)
+        if before is not None:
+            _REDIRECTS[preset] = before
 
 
 def atomic_write_text(target: Path, text: str) -> None:

@@ -14,6 +14,15 @@ def root() -> Path:
     return ROOT
 
 
+@pytest.fixture(autouse=True)
+def fresh_redirects(monkeypatch):
+    """``notebook.configure`` redirects a preset's results for the rest of its process (a kernel);
+    a test is not a kernel, so each starts and ends with none."""
+    from elastic import results
+
+    monkeypatch.setattr(results, "_REDIRECTS", {})
+
+
 @pytest.fixture
 def results_tmp(tmp_path, monkeypatch) -> Path:
     """Send results of library tests to a temporary directory, not the repo's results/."""

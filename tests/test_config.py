@@ -3,7 +3,7 @@ import dataclasses
 import pytest
 import yaml
 
-from elastic import config, experiments
+from elastic import config, experiments, results
 from elastic.errors import ElasticError
 from elastic.notebook import configure, injected_parameters
 
@@ -63,6 +63,9 @@ def test_configure_uses_non_none_globals_as_overrides():
     cfg = configure("token_tree", {"preset": "smoke", "seed": None, "n_sequences": 11})
     defaults = config.load("token_tree", "smoke")
     assert cfg == dataclasses.replace(defaults, n_sequences=11)
+    assert results.directory("smoke") == results.run_dir("smoke", {"n_sequences": 11})  # a run of its own
+    configure("token_tree", {"preset": "smoke", "n_sequences": defaults.n_sequences})
+    assert results.directory("smoke") == results.root() / "smoke"  # the preset's values: its own place
 
 
 @pytest.mark.parametrize("name, value", [("n_sequences", 0), ("n_sequences", -5), ("mixture_sizes", (10, -2))])

@@ -76,6 +76,29 @@ def test_an_override_run_never_replaces_the_presets_results(tmp_path, monkeypatc
     assert results.run_dir("smoke", {}) == tmp_path / "smoke"
 
 
+def test_a_papermill_override_run_never_replaces_the_presets_results(tmp_path, monkeypatch):
+    import jupytext
+    import nbformat
+
+    from elastic.cli import main
+
+    monkeypatch.setenv("ELASTIC_RESULTS", str(tmp_path / "results"))
+    assert main(["run", "token_tree", "--preset", "smoke"]) == 0
+    own = tmp_path / "results" / "smoke" / "token_tree.json"
+    before = own.read_bytes()
+    source, out = tmp_path / "token_tree.ipynb", tmp_path / "out.ipynb"
+    jupytext.write(jupytext.read(REPO / "notebooks" / "token_tree.py"), source)
+    done = subprocess.run([sys.executable, "-m", "papermill", "-k", "python3", str(source), str(out),
+                           "--cwd", str(tmp_path), "-p", "preset", "smoke", "-p", "seed", "7"],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0, done.stderr
+    assert own.read_bytes() == before
+    other = results.run_dir("smoke", {"seed": 7}) / "token_tree.json"
+    assert json.loads(other.read_text())["provenance"]["parameters"]["seed"] == 7
+    printed = "".join(o.get("text", "") for c in nbformat.read(out, as_version=4).cells for o in c.get("outputs", []))
+    assert f"results -> {other}" in printed
+
+
 @pytest.fixture
 def pickled(tmp_path):
     directory = tmp_path / "pickled"
