@@ -239,7 +239,7 @@ def run(cfg: Config, root=".") -> dict:
 
     from tqdm.auto import tqdm
 
-    from elastic import models, train
+    from elastic import config, models, train
 
     torch.set_num_threads(cfg.threads)
     start = time.perf_counter()
@@ -254,12 +254,12 @@ def run(cfg: Config, root=".") -> dict:
     steps = [("tree", "token tree", lambda: tree_bench(cfg)),
              ("matmul_peak_flops", "matmul peak", lambda: matmul_peak(cfg.matmul_n)),
              ("sft", "sft tiny", lambda: sft_bench("tiny model (2 layers, d=64)", tiny, tok, cfg,
-                                                   cfg.sft_steps[0], train.train_args("smoke"), False)),
+                                                   cfg.sft_steps[0], config.trainer_args("smoke"), False)),
              ("generation", "generation tiny", lambda: generation_bench("tiny model", tiny(), tok, cfg))]
     if cfg.smollm2:
         stok = models.load_model("smollm2", device="cpu")[1]
         steps += [("sft", "sft smollm2", lambda: sft_bench("SmolLM2-135M + LoRA r=8", smollm2_lora, stok, cfg,
-                                                           cfg.sft_steps[-1], train.train_args("cpu"), True)),
+                                                           cfg.sft_steps[-1], config.trainer_args("cpu"), True)),
                   ("generation", "generation smollm2",
                    lambda: generation_bench("SmolLM2-135M", models.load_model("smollm2", device="cpu")[0], stok, cfg))]
     steps += [("chapters", "chapter times", lambda: chapter_times(Path(root))),

@@ -17,7 +17,7 @@ import time
 
 import torch
 
-from elastic import models, train
+from elastic import config, models, train
 
 
 def texts(n: int) -> list[str]:
@@ -48,7 +48,7 @@ def main() -> None:
     print(f"torch threads: {opts.threads}; load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     data = texts(opts.texts)
     tok = models.byte_tokenizer()
-    throughput("tiny model (byte tokenizer)", models.tiny_model(tok), tok, data, train.train_args("smoke"))
+    throughput("tiny model (byte tokenizer)", models.tiny_model(tok), tok, data, config.trainer_args("smoke"))
     if opts.no_smollm2:
         return
     with tempfile.TemporaryDirectory() as cache:
@@ -59,7 +59,7 @@ def main() -> None:
         start = time.perf_counter()
         model, tokenizer = models.load_model("smollm2", device="cpu")
         print(f"smollm2 load from the safetensors cache: {time.perf_counter() - start:.1f} s")
-    throughput("SmolLM2-135M + LoRA r=8", models.add_lora(model), tokenizer, data, train.train_args("cpu"))
+    throughput("SmolLM2-135M + LoRA r=8", models.add_lora(model), tokenizer, data, config.trainer_args("cpu"))
 
 
 if __name__ == "__main__":

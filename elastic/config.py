@@ -1,8 +1,12 @@
 """Presets and configs: one flow from a preset name to a typed config.
 
-A preset (``smoke``, ``cpu``, ``colab``, ``paper``) is a YAML file in ``elastic/presets/`` with one
-section per experiment; the keys of a section are the fields of that experiment's ``Config``
-dataclass, so there is nothing to translate between the two.
+A preset (one of :data:`PRESETS`) is a YAML file in ``elastic/presets/`` with one section per
+experiment; the keys of a section are the fields of that experiment's ``Config`` dataclass, so there
+is nothing to translate between the two. Its ``shared`` section holds what every fine-tuning
+chapter has in common: the trainer's own fields (:class:`TrainerFields`, named as
+``trl.SFTConfig`` / ``DPOConfig`` name them, as alignment-handbook recipes do) and the generation and
+evaluation sizes. An experiment whose ``Config`` has trainer fields inherits every key of
+``shared``; its own section overrides any of them, and ``--set`` / papermill override both.
 """
 
 from __future__ import annotations
@@ -17,16 +21,16 @@ import yaml
 
 from elastic.errors import ElasticError
 
+#: The presets, smallest first: every other list of presets is read from here.
 PRESETS = ("smoke", "cpu", "colab", "paper")
 PRESET_DIR = Path(__file__).parent / "presets"
+#: The section of a preset that the fine-tuning chapters inherit (see the module docstring).
+SHARED = "shared"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class ExperimentConfig:
-    """Fields every experiment has; each experiment's ``Config`` extends it."""
-
-    preset: str = "smoke"
-    seed: int = 0
+class Checked:
+    """Fields checked on creation: each of its type, and in its range (:func:`_check_range`)."""
 
     def __post_init__(self):
         hints = typing.get_type_hints(type(self))
@@ -35,8 +39,47 @@ class ExperimentConfig:
             _check_type(field.name, value, hints[field.name])
             _check_range(field.name, value)
 
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ExperimentConfig(Checked):
+    """Fields every experiment has; each experiment's ``Config`` extends it."""
+
+    preset: str = "smoke"
+    seed: int = 0
+
     def asdict(self) -> dict:
         return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TrainerFields(Checked):
+    """The trainer's own fields (``trl.SFTConfig`` / ``DPOConfig`` names) of a fine-tuning chapter.
+
+    The defaults are the optimizer of Ji et al.: AdamW with β1 = 0.99, β2 = 0.95 and weight decay
+    0.01 (arXiv v1 §3.3.1; the ACL version's Appendix C does not repeat them; β1 = 0.99 is as
+    printed), one epoch of SFT (§4.1). The paper states neither learning rate nor schedule: 1e-5 and
+    a constant rate (so that equal fractions of the epoch are equal amounts of training between
+    slices) are our choices. Each preset states its values in its ``shared`` section.
+    """
+
+    learning_rate: float = 1e-5
+    num_train_epochs: float = 1.0        #: passes over the data in every fine-tuning stage
+    per_device_train_batch_size: int = 4
+    gradient_accumulation_steps: int = 1
+    max_length: int = 128                #: tokens per training text
+    optim: str = "adamw_torch"
+    adam_beta1: float = 0.99
+    adam_beta2: float = 0.95
+    weight_decay: float = 0.01
+    lr_scheduler_type: str = "constant"
+    #: None: the hardware's choice (:func:`elastic.train.default_args`: on GPUs only)
+    gradient_checkpointing: bool | None = None
+    bf16: bool | None = None             #: None: where :func:`elastic.models.pick_dtype` picks bf16
+
+    def trainer_args(self) -> dict:
+        """The trainer fields to pass to :mod:`elastic.train` (those left to the hardware omitted)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(TrainerFields)
+                if getattr(self, f.name) is not None}
 
 
 #: Lengths and passes that must be positive beside the counts (``num_threads`` 0 means torch's default).
@@ -101,15 +144,46 @@ def field_names(cls) -> list[str]:
     return [f.name for f in dataclasses.fields(cls)]
 
 
-def preset_section(experiment: str, preset: str) -> dict:
-    """The raw preset values of one experiment (Path of the file in the error if missing)."""
+def preset_sections(preset: str) -> dict:
+    """Every section of ``preset``'s file as written (``shared`` included)."""
     if preset not in PRESETS:
         raise ElasticError(f"unknown preset {preset!r}; valid presets: {', '.join(PRESETS)}")
-    path = PRESET_DIR / f"{preset}.yaml"
-    sections = read_yaml(path) or {}
+    return read_yaml(PRESET_DIR / f"{preset}.yaml") or {}
+
+
+def experiment_sections(preset: str) -> list[str]:
+    """The experiments ``preset`` configures, in the file's order."""
+    return [name for name in preset_sections(preset) if name != SHARED]
+
+
+def preset_section(experiment: str, preset: str) -> dict:
+    """The preset values of one experiment: its own section over the ``shared`` one (which only
+    chapters with :class:`TrainerFields` inherit). A key its ``Config`` lacks, in either section,
+    is an error naming the key, the section and the valid fields."""
+    from elastic import experiments
+
+    cls = experiments.config_class(experiment)
+    sections = preset_sections(preset)
     if experiment not in sections:
-        raise ElasticError(f"preset {preset!r} has no section {experiment!r}: add one to {path}")
-    return sections[experiment] or {}
+        raise ElasticError(f"preset {preset!r} has no section {experiment!r}: add one to {PRESET_DIR / f'{preset}.yaml'}")
+    shared = (sections.get(SHARED) or {}) if issubclass(cls, TrainerFields) else {}
+    own = sections[experiment] or {}
+    valid = field_names(cls)
+    for where, values in ((f"section {SHARED!r}", shared), (f"section {experiment!r}", own)):
+        stale = sorted(set(values) - set(valid))
+        if stale:
+            raise ElasticError(
+                f"preset {preset!r} sets unknown field(s) {', '.join(stale)} for {experiment} in its {where}; "
+                f"valid fields: {', '.join(valid)}"
+            )
+    return {**shared, **own}
+
+
+def trainer_args(preset: str) -> dict:
+    """The trainer fields of ``preset``'s ``shared`` section, over :class:`TrainerFields`'s defaults."""
+    shared = preset_sections(preset).get(SHARED) or {}
+    names = field_names(TrainerFields)
+    return TrainerFields(**{k: _freeze(v) for k, v in shared.items() if k in names}).trainer_args()
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -148,12 +222,6 @@ def load(experiment: str, preset: str, **overrides):
     cls = experiments.config_class(experiment)
     valid = field_names(cls)
     values = {k: _freeze(v) for k, v in preset_section(experiment, preset).items()}
-    stale = sorted(set(values) - set(valid))
-    if stale:
-        raise ElasticError(
-            f"preset {preset!r} sets unknown field(s) {', '.join(stale)} for {experiment}; "
-            f"valid fields: {', '.join(valid)}"
-        )
     unknown = sorted(set(overrides) - set(valid))
     if unknown:
         raise ElasticError(

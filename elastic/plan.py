@@ -225,7 +225,7 @@ def chapter_plan(chapter: str, preset: str, gpu: str, **overrides) -> ChapterPla
         return ChapterPlan(chapter, (), (), 0.0, 0.0, 0.0, 0.0, 0.0, True, "")
     policies, scorers = _policies(chapter, section), _scorers(chapter, section)
     bytes_per = BYTES[card.dtype]
-    batch = _train_batch(preset)
+    batch = section.get("per_device_train_batch_size", 1)  # every chapter that trains inherits one
     length = section.get("max_length", 512)
     scorer_bytes = sum(parameters(_architecture(s)) * bytes_per for s in scorers)
     peak, flops, train_tokens, gen_tokens = 0.0, 0.0, 0.0, 0.0
@@ -250,12 +250,6 @@ def chapter_plan(chapter: str, preset: str, gpu: str, **overrides) -> ChapterPla
     return ChapterPlan(chapter, tuple(policies), tuple(scorers), peak, train_tokens, gen_tokens, flops, hours, fits, fix)
 
 
-def _train_batch(preset: str) -> int:
-    from elastic.train import TRAIN_ARGS
-
-    return TRAIN_ARGS[preset]["per_device_train_batch_size"]
-
-
 def _fix(chapter: str, preset: str, gpu: str, peak: float, scorers: list[str]) -> str:
     bigger = [k for k, c in GPUS.items() if c.memory_bytes >= peak]
     options = []
@@ -272,9 +266,7 @@ def _fix(chapter: str, preset: str, gpu: str, peak: float, scorers: list[str]) -
 
 
 def chapters(preset: str) -> list[str]:
-    import yaml
-
-    return list(yaml.safe_load((presets.PRESET_DIR / f"{preset}.yaml").read_text()))
+    return presets.experiment_sections(preset)
 
 
 def plan(preset: str, gpu: str) -> list[ChapterPlan]:

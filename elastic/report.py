@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 from elastic import results
+from elastic.config import PRESETS
 
 BENCH_MARKER = "% bench-table"
 TIMES_MARKER = "% preset-times-table"
@@ -96,7 +97,7 @@ def preset_times_markdown(root: Path) -> str:
     from elastic import book
 
     root = Path(root)
-    presets = [p for p in ("smoke", "cpu", "colab", "paper") if book.executed_dir(root, p).exists()]
+    presets = [p for p in PRESETS if book.executed_dir(root, p).exists()]
     lines = ["| Chapter | " + " | ".join(f"{p}: notebook (experiment)" for p in presets) + " |",
              "|---|" + "---|" * len(presets)]
     totals = dict.fromkeys(presets, 0.0)

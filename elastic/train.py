@@ -9,9 +9,10 @@ where the inverse-alignment step uses the *negative* responses as ``chosen`` and
 as ``rejected``; the caller passes them in that order.
 
 ``args`` holds fields of ``trl.SFTConfig`` / ``trl.DPOConfig`` themselves, as alignment-handbook
-recipes do, over defaults chosen for the hardware (:func:`default_args`). The optimizer settings of
-each preset live in :data:`TRAIN_ARGS` (read them with :func:`train_args`); experiments pass
-``train_args(cfg.preset)`` merged with their own fields.
+recipes do, over defaults chosen for the hardware (:func:`default_args`). Each preset states its
+trainer fields in the ``shared`` section of its YAML file (:class:`elastic.config.TrainerFields`:
+the paper's optimizer and each preset's rate, batch and length); experiments pass their config's
+``trainer_args()`` merged with their own fields.
 
 Runs are resumable: a run writes ``run.json`` (a fingerprint of its data and arguments) and Trainer
 checkpoints at every slice step and at the end of training; calling again with the same
@@ -36,39 +37,11 @@ from elastic.errors import ElasticError
 from elastic.models import pick_device, pick_dtype
 from elastic.results import atomic_write_text
 
-#: Optimizer settings of Ji et al.: AdamW with β1 = 0.99, β2 = 0.95 and weight decay 0.01 (arXiv v1
-#: §3.3.1; the ACL version's Appendix C does not repeat them), one epoch of SFT (§4.1). The paper
-#: states neither learning rate nor schedule: 1e-5 and a constant rate (so that equal fractions of
-#: the epoch are equal amounts of training between slices) are our choices. β1 = 0.99 is as printed.
-PAPER_ARGS = {
-    "optim": "adamw_torch", "adam_beta1": 0.99, "adam_beta2": 0.95, "weight_decay": 0.01,
-    "learning_rate": 1e-5, "num_train_epochs": 1, "lr_scheduler_type": "constant",
-}
-
-#: Trainer fields per preset. smoke trains tiny random models, so it needs a larger step size to
-#: move in a few steps; cpu (SmolLM2) and colab (hub models) train LoRA adapters, which start at 0
-#: and need a larger rate than the full fine-tuning of the paper preset.
-TRAIN_ARGS = {
-    "smoke": {**PAPER_ARGS, "learning_rate": 1e-3, "per_device_train_batch_size": 4, "max_length": 128},
-    "cpu": {**PAPER_ARGS, "learning_rate": 2e-4, "per_device_train_batch_size": 4, "max_length": 128},
-    "colab": {**PAPER_ARGS, "learning_rate": 1e-4, "per_device_train_batch_size": 8, "gradient_accumulation_steps": 4,
-              "max_length": 512},
-    "paper": {**PAPER_ARGS, "per_device_train_batch_size": 4, "gradient_accumulation_steps": 4,
-              "max_length": 1024},
-}
-
 _RUN_FILE = "run.json"
 # Keys left out of a run's fingerprint: changing them does not change the trained weights.
 _COSMETIC = {"disable_tqdm", "logging_steps", "report_to", "save_total_limit", "save_strategy",
              "save_steps", "output_dir", "dataloader_num_workers"}
 _DEVICE_DEPENDENT = {"dtype", "torch_dtype", "transformers_version"}
-
-
-def train_args(preset: str, **overrides) -> dict:
-    """The trainer fields of ``preset`` (see :data:`TRAIN_ARGS`) with ``overrides`` applied."""
-    if preset not in TRAIN_ARGS:
-        raise ElasticError(f"unknown preset {preset!r}; valid presets: {', '.join(TRAIN_ARGS)}")
-    return {**TRAIN_ARGS[preset], **overrides}
 
 
 def default_args(device: str | None = None) -> dict:

@@ -44,7 +44,48 @@ def test_every_preset_configures_every_experiment(name, preset):
 @pytest.mark.parametrize("preset", config.PRESETS)
 def test_preset_sections_are_experiments(preset):
     sections = yaml.safe_load((config.PRESET_DIR / f"{preset}.yaml").read_text())
-    assert set(sections) == set(experiments.names())
+    assert set(sections) == {config.SHARED, *experiments.names()}
+    assert config.experiment_sections(preset) == [s for s in sections if s != config.SHARED]
+
+
+def test_the_preset_files_are_the_presets():
+    assert sorted(p.stem for p in config.PRESET_DIR.glob("*.yaml")) == sorted(config.PRESETS)
+
+
+@pytest.fixture
+def presets(tmp_path, monkeypatch):
+    """A preset directory of one's own: ``write(text)`` makes its smoke.yaml."""
+    monkeypatch.setattr(config, "PRESET_DIR", tmp_path)
+    return lambda text: (tmp_path / "smoke.yaml").write_text(text)
+
+
+def test_fine_tuning_chapters_inherit_the_shared_section(presets):
+    presets("shared:\n  learning_rate: 5.0e-4\n  n_eval: 6\n  max_new_tokens: 3\n"
+            "rebound:\n  n_eval: 10\ntoken_tree:\n  n_sequences: 9\n")
+    cfg = config.load("rebound", "smoke")
+    assert (cfg.learning_rate, cfg.n_eval, cfg.max_new_tokens) == (5e-4, 10, 3)  # its own section wins
+    assert cfg.trainer_args()["learning_rate"] == 5e-4 and "bf16" not in cfg.trainer_args()
+    assert config.load("rebound", "smoke", learning_rate=1e-2, n_eval=2).learning_rate == 1e-2  # --set wins
+    assert config.load("token_tree", "smoke").n_sequences == 9  # a chapter that trains nothing inherits nothing
+    assert config.trainer_args("smoke")["learning_rate"] == 5e-4
+
+
+@pytest.mark.parametrize("section, where", [("shared", "section 'shared'"), ("rebound", "section 'rebound'")])
+def test_an_unknown_key_in_a_preset_names_its_section(presets, section, where):
+    sections = {"shared": {"n_eval": 4}, "rebound": {"n_eval": 4}}
+    sections[section]["learning_rat"] = 0.1
+    presets(yaml.safe_dump(sections))
+    with pytest.raises(ElasticError, match=f"preset 'smoke' sets unknown field\\(s\\) learning_rat for rebound "
+                                           f"in its {where}; valid fields: preset, seed, learning_rate"):
+        config.load("rebound", "smoke")
+
+
+def test_a_wrong_type_in_the_shared_section_is_an_error(presets):
+    presets("shared:\n  learning_rate: 2e-4\nrebound: {}\n")  # YAML 1.1 reads 2e-4 as a string
+    with pytest.raises(ElasticError, match="learning_rate='2e-4' should be of type float"):
+        config.trainer_args("smoke")
+    with pytest.raises(ElasticError, match="learning_rate='2e-4' should be of type float"):
+        config.load("rebound", "smoke")
 
 
 def test_papermill_injection_is_read_back():
@@ -92,7 +133,7 @@ def test_cli_runs_one_experiment_with_overrides(results_tmp, capsys):
 
 def test_cli_repeated_set_flags_all_apply(results_tmp, capsys):
     """`--set a=1 --set b=2` applies both: argparse's default "store" kept only the last --set, so
-    the earlier overrides were dropped without a word (a run with `--set epochs=4 --set n_eval=32`
+    the earlier overrides were dropped without a word (a run with `--set num_train_epochs=4 --set n_eval=32`
     silently trained one epoch)."""
     from elastic import cli, results
 

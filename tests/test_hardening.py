@@ -90,7 +90,7 @@ def test_sigkill_during_stage_checkpoint_writes_leaves_only_complete_stages(tmp_
 
 
 TEXTS = [f"the cat sat on mat {i}." for i in range(16)]
-ARGS = {**train.train_args("smoke"), "logging_steps": 100, "disable_tqdm": True}  # 4 steps of 4 texts
+ARGS = {**config.trainer_args("smoke"), "logging_steps": 100, "disable_tqdm": True}  # 4 steps of 4 texts
 
 
 class Killed(Exception):

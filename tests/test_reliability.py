@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from elastic import book, models, results, score, train
+from elastic import book, config, models, results, score, train
 from elastic.errors import ElasticError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -127,7 +127,7 @@ def test_a_copied_cache_reuses_its_runs(tmp_path, monkeypatch):
 
     tok = models.byte_tokenizer()
     texts = [f"the cat sat on mat {i}." for i in range(16)]
-    args = {**train.train_args("smoke"), "logging_steps": 100, "disable_tqdm": True}
+    args = {**config.trainer_args("smoke"), "logging_steps": 100, "disable_tqdm": True}
 
     def chain(cache: Path):
         """θ0 trained into the cache, then a child trained from θ0 read back from its directory."""
@@ -150,9 +150,9 @@ BAD_SETS = {
     "malformed YAML": ("rebound", "positive_sizes=[1,", "not valid YAML"),
     "empty sizes": ("rebound", "positive_sizes=[]", "give at least one value"),
     "empty model list": ("compression_prediction", "models=[]", "give at least one value"),
-    "NaN epochs": ("rebound", "epochs=.nan", "give a finite number"),
-    "zero epochs": ("rebound", "epochs=0", "epochs must be > 0"),
-    "negative epochs": ("rebound", "epochs=-1", "epochs must be > 0"),
+    "NaN epochs": ("rebound", "num_train_epochs=.nan", "give a finite number"),
+    "zero epochs": ("rebound", "num_train_epochs=0", "epochs must be > 0"),
+    "negative epochs": ("rebound", "num_train_epochs=-1", "epochs must be > 0"),
     "no new tokens": ("rebound", "max_new_tokens=0", "must be >= 1"),
     "zero length": ("rebound", "max_length=0", "must be >= 1"),
     "negative threads": ("rebound", "num_threads=-3", "0 \\(torch's default\\) or more"),

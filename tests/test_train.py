@@ -5,13 +5,13 @@ import pytest
 import torch
 import transformers
 
-from elastic import models, train
+from elastic import config, models, train
 from elastic.errors import ElasticError
 
 torch.set_num_threads(1)
 
 TEXTS = [f"the cat sat on mat {i}." for i in range(16)]
-ARGS = {**train.train_args("smoke"), "logging_steps": 100, "disable_tqdm": True}  # 4 steps of 4 texts
+ARGS = {**config.trainer_args("smoke"), "logging_steps": 100, "disable_tqdm": True}  # 4 steps of 4 texts
 
 
 @pytest.fixture(scope="module")
@@ -51,13 +51,13 @@ def test_slice_steps_are_equal_fractions_of_the_epoch():
         train.slice_steps(2, 3)
 
 
-def test_train_args_hold_the_paper_optimizer():
-    paper = train.train_args("paper")
+def test_presets_hold_the_paper_optimizer():
+    paper = config.trainer_args("paper")
     assert (paper["adam_beta1"], paper["adam_beta2"], paper["weight_decay"]) == (0.99, 0.95, 0.01)
     assert paper["num_train_epochs"] == 1 and paper["learning_rate"] == 1e-5
-    assert train.train_args("smoke", seed=3)["seed"] == 3
+    assert paper["optim"] == "adamw_torch" and paper["lr_scheduler_type"] == "constant"
     with pytest.raises(ElasticError, match="valid presets"):
-        train.train_args("laptop")
+        config.trainer_args("laptop")
 
 
 def test_sft_lowers_loss_writes_slices_and_is_deterministic(tok, tmp_path):

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from elastic import data, models, score, train
-from elastic.config import ExperimentConfig
+from elastic.config import ExperimentConfig, TrainerFields
 from elastic.errors import ElasticError
 from elastic.results import atomic_write_text
 
@@ -122,11 +122,10 @@ class Store:
 
 
 @dataclass(frozen=True, kw_only=True)
-class AlignmentConfig(ExperimentConfig):
-    """Fields every experiment of §4 shares: training, generation, scoring and the cache."""
+class AlignmentConfig(TrainerFields, ExperimentConfig):
+    """Fields every experiment of §4 shares: the trainer's (:class:`elastic.config.TrainerFields`,
+    from the preset's ``shared`` section), generation, scoring and the cache."""
 
-    max_length: int = 128          #: tokens per training text
-    epochs: float = 1.0            #: passes over the data in every fine-tuning stage
     lora_r: int = 8                #: LoRA rank for pre-trained models (tiny models train fully)
     max_new_tokens: int = 24       #: generated tokens per held-out prompt
     n_eval: int = 16               #: held-out prompts per model (half cut from each side)
@@ -183,14 +182,13 @@ class Lab:
 
     def _args(self, **overrides) -> dict:
         # Cells are the unit of resumption, so runs skip Trainer checkpoints (seconds per run).
-        return train.train_args(self.cfg.preset, max_length=self.cfg.max_length, num_train_epochs=self.cfg.epochs,
-                                seed=self.cfg.seed, save_strategy="no", disable_tqdm=True,
-                                logging_steps=10_000, **overrides)
+        return {**self.cfg.trainer_args(), "seed": self.cfg.seed, "save_strategy": "no", "disable_tqdm": True,
+                "logging_steps": 10_000, **overrides}
 
     def key(self) -> list:
         """What every model derived from this θ0 depends on (part of every cache key)."""
         c = self.cfg
-        return [self.spec, c.seed, c.preset, c.max_length, c.epochs, c.lora_r, LORA_TARGETS, c.dpo_beta, c.source]
+        return [self.spec, c.seed, c.preset, c.trainer_args(), c.lora_r, LORA_TARGETS, c.dpo_beta, c.source]
 
     def trainable(self, model):
         """A copy of ``model`` to fine-tune: with fresh LoRA adapters for a pre-trained model."""

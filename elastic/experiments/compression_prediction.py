@@ -98,16 +98,17 @@ def _train_tiny(cfg: Config, source: ZipfWords):
     draws from ``source``, from scratch: hence a larger step size and the usual beta1 = 0.9, not
     the paper's fine-tuning settings. Returns the model, its tokenizer and its window: the longest
     training document, since the model has never attended over longer spans."""
+    from elastic.config import trainer_args
     from elastic.models import byte_tokenizer, tiny_model
-    from elastic.train import sft, train_args
+    from elastic.train import sft
 
     tokenizer = byte_tokenizer()
     rng = np.random.default_rng(cfg.seed + 1)
     documents = [source.sample(cfg.document_words, rng)[0] for _ in range(cfg.train_documents)]
-    args = train_args(cfg.preset, max_steps=cfg.train_steps, learning_rate=3e-3, adam_beta1=0.9,
-                      per_device_train_batch_size=16, max_length=max(map(len, documents)) + 2,
-                      save_strategy="no", logging_steps=max(1, cfg.train_steps // 10),
-                      seed=cfg.seed, data_seed=cfg.seed)
+    args = {**trainer_args(cfg.preset), "max_steps": cfg.train_steps, "learning_rate": 3e-3, "adam_beta1": 0.9,
+            "per_device_train_batch_size": 16, "max_length": max(map(len, documents)) + 2,
+            "save_strategy": "no", "logging_steps": max(1, cfg.train_steps // 10),
+            "seed": cfg.seed, "data_seed": cfg.seed}
     with tempfile.TemporaryDirectory(prefix="compression_prediction_") as out:
         model = sft(tiny_model(tokenizer, seed=cfg.seed), tokenizer, documents, output_dir=out,
                     args=args, resume=False)
