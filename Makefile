@@ -1,4 +1,4 @@
-# The two commands of the README: `make book` and `make test`. Each makes its own virtualenv.
+# The README's commands: `make book`, `make test` and `make pdf`. Each makes its own virtualenv.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(abspath $(VENV))/bin
@@ -10,12 +10,16 @@ export PATH := $(BIN):$(PATH)
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: book test browser notebooks bench clean
+.PHONY: book pdf test browser tex notebooks bench clean
 
 book: $(STAMP)
 	$(BIN)/python -m elastic regenerate --preset cpu
 
-test: $(STAMP) browser
+# The whole book as one PDF, from the same executed cpu chapters as `make book`.
+pdf: $(STAMP) tex
+	$(BIN)/python -m elastic regenerate --preset cpu --builder pdflatex
+
+test: $(STAMP) browser tex
 	$(BIN)/python -m pytest
 
 # tests/test_browser.py drives Debian's chromium through chromium-driver. Install them when we can
@@ -26,6 +30,16 @@ browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; } || \
 	echo "chromium + chromium-driver are not installed and cannot be installed here:" \
 	     "tests/test_browser.py will be skipped (apt-get install chromium chromium-driver)"
+
+# `make pdf` and tests/test_pdf.py need xelatex + latexmk, the LaTeX packages and fonts of
+# jupyter-book's LaTeX class, and poppler (pdftotext, pdfimages, pdftoppm). Installed like chromium.
+TEX := texlive-xetex texlive-latex-extra texlive-fonts-recommended fonts-freefont-otf latexmk poppler-utils
+tex:
+	@command -v xelatex >/dev/null && command -v latexmk >/dev/null && command -v pdfimages >/dev/null || \
+	{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TEX); } || \
+	echo "TeX is not installed and cannot be installed here: tests/test_pdf.py will be skipped" \
+	     "and make pdf will fail (apt-get install --no-install-recommends $(TEX))"
 
 # Regenerate the paired .ipynb (no outputs) from the py:percent sources.
 notebooks: $(STAMP)

@@ -51,7 +51,7 @@ class Config(ExperimentConfig):
 SMOKE = dict(tree_sizes=(1000, 4000), naive_max=4000, tree_repeats=1, matmul_n=128, sft_steps=(2, 1), sft_batch=2, sft_rounds=1,
              smollm2=False, gen_prompts=2, gen_tokens=2, rebound_grids=((2,),))
 
-#: Targets of issue 7: token tree speed-up over the naive trie, trl step rate over the minimal loop.
+#: Targets: token tree speed-up over the naive trie, trl step rate over the minimal loop.
 TARGETS = {"tree": 50.0, "sft": 0.9}
 
 

@@ -32,6 +32,8 @@ from elastic.config import PRESET_DIR
 from elastic.errors import ElasticError
 
 KERNEL = "python3"
+#: The whole book as one PDF, in ``_build/latex/`` (``latex_documents.targetname`` in ``_config.yml``).
+PDF_NAME = "elastic.pdf"
 LIBRARY = Path(__file__).resolve().parent
 #: Cells with this tag are exercise solutions: folded in the book, removed from student notebooks.
 SOLUTION_TAG = "solution"
@@ -234,6 +236,9 @@ def execute(root: Path, name: str, preset: str, parameters: dict | None = None,
     # outlive a run that was cut short. The executed notebook is renamed into place only at the end.
     _write_record(root, record)
     before, start = _results_snapshot(root), time.perf_counter()
+    # The kernel inherits this environment. MPLBACKEND (Agg, as the tests and scripts set it) would
+    # replace Jupyter's inline backend, and glued figures would then be stored as text, no image.
+    backend = os.environ.pop("MPLBACKEND", None)
     try:
         papermill.execute_notebook(
             str(unexecuted), str(running), parameters={"preset": preset, **(parameters or {})},
@@ -244,6 +249,8 @@ def execute(root: Path, name: str, preset: str, parameters: dict | None = None,
         record.update(status="failed", error=error_line(exc))
         raise
     finally:
+        if backend is not None:
+            os.environ["MPLBACKEND"] = backend
         record.update(duration_s=round(time.perf_counter() - start, 2), results=_written(root, name, before))
         if running.exists():
             os.replace(running, output)
@@ -299,7 +306,8 @@ def status_table(root: Path, preset: str) -> str:
             continue
         total += record["duration_s"]
         files = "<br>".join(f"`{f.removeprefix(folder)}`" for f in record["results"]) or "none"
-        status = "✅ ok" if record["status"] == "ok" else f"❌ {record['status']}"
+        # words, not emoji: without an emoji font (Debian's chromium, the PDF's fonts) ✅ is a blank box
+        status = "ok" if record["status"] == "ok" else f"**{record['status']}**"
         rows.append(f"| {{doc}}`../notebooks/{name}` | {record['preset']} | {record['started'][:16].replace('T', ' ')} | "
                     f"{record['duration_s']:.1f} s | {files} | {status} |")
     sha = results.git_sha() or "not a git checkout"
@@ -340,15 +348,17 @@ def stage(root: Path, preset: str) -> Path:
     return target
 
 
-def build(root: Path, preset: str, output: Path) -> Path:
-    """Render the staged book into ``output/_build/html`` with warnings as errors."""
+def build(root: Path, preset: str, output: Path, builder: str = "html") -> Path:
+    """Render the staged book with warnings as errors: ``builder="html"`` into
+    ``output/_build/html``, ``"pdflatex"`` into ``output/_build/latex/``:data:`PDF_NAME` (LaTeX,
+    then xelatex through latexmk, whose ``-Werror`` fails on an undefined reference or citation)."""
     source = stage(root, preset)
-    cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(source),
+    cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(source), "--builder", builder,
            "--path-output", str(output), "--warningiserror", "--keep-going"]
-    done = subprocess.run(cmd, cwd=root)
+    done = subprocess.run(cmd, cwd=root, env={**os.environ, "LATEXMKOPTS": "-Werror"})
     if done.returncode != 0:
-        raise ElasticError(f"jupyter-book build failed (exit {done.returncode}): see the warnings above")
-    return output / "_build" / "html"
+        raise ElasticError(f"jupyter-book build --builder {builder} failed (exit {done.returncode}): see the messages above")
+    return output / "_build" / ("latex" if builder in ("latex", "pdflatex") else builder)
 
 
 def student_notebook(root: Path, name: str):

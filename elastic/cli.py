@@ -98,8 +98,8 @@ def regenerate(args) -> int:
         return 1
     if args.no_build:
         return 0
-    html = book.build(root, args.preset, root)
-    print(f"book: {html / 'index.html'}")
+    out = book.build(root, args.preset, root, builder=args.builder)
+    print(f"book: {out / book.PDF_NAME if args.builder == 'pdflatex' else out / 'index.html'}")
     return 0
 
 
@@ -122,7 +122,8 @@ def bench(args) -> int:
     overrides = bench_module.SMOKE if args.smoke else {}
     record = bench_module.run(bench_module.Config(**overrides), root=root)
     print(report.bench_text(record["data"]))
-    print(f"results: {results.path('bench', 'bench')} ({record['provenance']['wall_time_s']:.0f} s)")
+    print(f"results: {results.path('bench', 'bench')} ({record['provenance']['wall_time_s']:.0f} s); "
+          "the next `make book` renders them on the book's Performance page")
     return 0
 
 
@@ -180,6 +181,8 @@ def main(argv=None) -> int:
     regen.add_argument("--jobs", type=int, default=1, help="chapters executed at once (processes)")
     regen.add_argument("--force", action="store_true", help="execute even chapters that are up to date")
     regen.add_argument("--no-build", action="store_true", help="execute the chapters only")
+    regen.add_argument("--builder", choices=("html", "pdflatex"), default="html",
+                       help="html: _build/html; pdflatex: the whole book as _build/latex/elastic.pdf (needs TeX)")
     regen.add_argument("--root", default=".", help="repository root (default: current directory)")
     regen.set_defaults(func=regenerate)
     students = sub.add_parser("student-notebooks", help="write the chapter notebooks without solutions")

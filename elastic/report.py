@@ -74,16 +74,18 @@ def bench_text(data: dict) -> str:
 
 
 def bench_markdown() -> str:
-    """The performance page's table, or how to make it when ``make bench`` has not run."""
+    """The performance page's table, or, when the book is built without a usable bench record,
+    what a reader does to get one (the page is rendered anew from the record at every build)."""
     target = results.path("bench", "bench")
+    rebuild = "`make bench` measures them, and the next `make book` shows them here."
     if not target.exists():
-        return f"No benchmark results yet ({target} is missing): run `make bench`."
+        return f"When this book was built, no benchmark had run ({target} did not exist): {rebuild}"
     record = results.load("bench", "bench")
     prov = record["provenance"]
     try:
         rows = bench_rows(record["data"])
     except (KeyError, TypeError):  # written by an older version of benchmarks/bench.py
-        return f"{target} was written by an older version of the benchmark: run `make bench` again."
+        return f"When this book was built, {target} came from an older version of the benchmark: {rebuild}"
     lines = ["| Figure | Ours | Baseline | Ratio, target |", "|---|---|---|---|"]
     lines += [f"| {' | '.join(c.replace('|', '/') for c in r)} |" for r in rows]
     return "\n".join(lines) + (f"\n\nGPU: {record['data']['gpu']}.\n\nMeasured {prov['created'][:16].replace('T', ' ')} UTC on {prov['platform']}, "

@@ -111,7 +111,7 @@ glue_text("zipf_alpha", f"{zipf2[0]['tail']['alpha']:.3f} ± {zipf2[0]['tail']['
 # A check with a known answer: the Zipfian corpus (token probabilities $\propto r^{-s}$ with
 # $s =$ {glue:md}`zipf_s`) pruned to depth two has one leaf per token, and its mass distribution
 # has a Pareto tail with $\alpha = 1/s =$ {glue:md}`zipf_expected`
-# ({ref}`an exercise <ex-mass-zipf>`). The tail fit finds $\hat\alpha =$ {glue:md}`zipf_alpha`.
+# ({ref}`an exercise <mass-exercises>`). The tail fit finds $\hat\alpha =$ {glue:md}`zipf_alpha`.
 
 # %%
 def ccdf_panel(ax, group):

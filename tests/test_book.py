@@ -3,13 +3,14 @@ status page, Colab buttons, numbering, captions, bibliography, GPU notes, folded
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import jupytext
 import nbformat
 import yaml
 
-from elastic import book
+from elastic import book, results
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = book.toc_notebooks(ROOT)
@@ -48,6 +49,7 @@ def test_numbered_statements_captioned_figures_and_bibliography(built_book):
         numbers += re.findall(r'<span class="caption-number">([\w.]+) ([\d.]+) ', html)
         for figure in re.findall(r"<figure.*?</figure>", html, re.S):
             assert re.search(r'<figcaption>.*caption-number">Fig\. \d+\.\d+ .*</figcaption>', figure, re.S), page
+            assert "<img" in figure, f"{page}: a figure without an image (a glued figure stored as text)"
     kinds = {kind for kind, _ in numbers}
     assert {"Definition", "Fig."} <= kinds
     assert all(re.fullmatch(r"\d+\.\d+", number) for _, number in numbers), "chapter-numbered: 1.2, not 2"
@@ -106,7 +108,36 @@ def test_status_table_from_records(tmp_path):
     (executed / "b.json").write_text(json.dumps({**common, "status": "failed", "results": []}))
     rows = book.status_table(tmp_path, "cpu").splitlines()
     assert rows[0].startswith("| Chapter | Preset | Ran (UTC) | Duration | Results files (in `results/cpu/`)")
-    assert rows[2] == "| {doc}`../notebooks/a` | cpu | 2026-01-02 03:04 | 12.3 s | `a.json` | ✅ ok |"
-    assert rows[3].endswith("| none | ❌ failed |")
+    assert rows[2] == "| {doc}`../notebooks/a` | cpu | 2026-01-02 03:04 | 12.3 s | `a.json` | ok |"
+    assert rows[3].endswith("| none | **failed** |")
     assert rows[4] == "| {doc}`../notebooks/c` | cpu | | | | no record |"
     assert "Total execution time: 24.7 s." in rows[-1]
+
+
+def test_each_build_stages_the_performance_page_from_the_bench_record_it_finds(tmp_path, monkeypatch):
+    """The page is rendered anew from results/bench/bench.json whenever the book is staged, and
+    written with a fresh mtime so that Sphinx reads it again: a bench run after one build shows in
+    the next. Without a record the page says so without naming anything but commands."""
+    root = tmp_path / "root"
+    (root / "book").mkdir(parents=True)
+    shutil.copy2(ROOT / "_config.yml", root / "_config.yml")
+    (root / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nchapters:\n  - file: book/performance\n")
+    (root / "book" / "intro.md").write_text("# Intro\n")
+    shutil.copy2(ROOT / "book" / "performance.md", root / "book" / "performance.md")
+    monkeypatch.setenv("ELASTIC_RESULTS", str(tmp_path / "results"))
+
+    page = book.stage(root, "smoke") / "book" / "performance.md"
+    before = page.read_text()
+    assert "no benchmark had run" in before and "`make bench` measures them" in before
+    assert not re.search(r"\bissues?\b", before, re.I)
+    staged_at = page.stat().st_mtime_ns
+    data = {"targets": {"tree": 10, "sft": 0.9}, "tree": {}, "matmul_peak_flops": 2e9, "threads": 1, "sft": [],
+            "generation": [], "chapters": [], "rebound_grid": [], "gpu": "none here", "cpu_count": 2, "load_average": 0.5}
+    provenance = {"created": "2026-01-02T03:04:05+00:00", "platform": "Linux", "packages": {"torch": "2"}, "wall_time_s": 7}
+    results.atomic_write_text(results.path("bench", "bench"), json.dumps({"data": data, "provenance": provenance}))
+
+    page = book.stage(root, "smoke") / "book" / "performance.md"
+    after = page.read_text()
+    assert "| float32 matmul peak (1 thread) | 2.00 GFLOP/s |" in after
+    assert "Measured 2026-01-02 03:04 UTC" in after and "no benchmark had run" not in after
+    assert page.stat().st_mtime_ns > staged_at
