@@ -163,3 +163,60 @@ def test_offline_flag_uses_a_cached_snapshot(monkeypatch, tmp_path):
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     assert data.imdb(1, "negative") == ["Dull."]
+
+
+def _csv(path, header, rows):
+    import csv
+
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def test_imdb_from_kaggles_csv(tmp_path):
+    """Kaggle's "IMDB Dataset.csv": columns review and sentiment, labels the strings positive and
+    negative, reviews with HTML line breaks, commas and quotes."""
+    positive, negative = data.reviews(20, "positive", 0), data.reviews(8, "negative", 0)
+    rows = [(t.replace(". ", '. "Really",<br /><br />', 1), "positive") for t in positive]
+    rows += [(t, "negative") for t in negative]
+    source = _csv(tmp_path / "IMDB Dataset.csv", ["review", "sentiment"], rows)
+    assert sorted(data.imdb(8, "negative", source=str(source))) == sorted(negative)
+    assert set(data.imdb(20, "positive", seed=3, source=str(source))) == {
+        t.replace(". ", '. "Really", ', 1) for t in positive}
+    with pytest.raises(ElasticError, match="holds only 8"):
+        data.imdb(9, "negative", source=str(source))
+
+
+def test_other_string_labels_are_one_line_errors(tmp_path):
+    source = _csv(tmp_path / "imdb.csv", ["review", "sentiment"], [("good film", "positive"), ("bad film", "neg")])
+    with pytest.raises(ElasticError, match=r"label 'neg' in column sentiment is none of positive, negative"):
+        data.imdb(1, "positive", source=str(source))
+    tails = _csv(tmp_path / "bt.csv", ["prompt", "response", "is_safe"], [("p", "r", "True"), ("q", "s", "unsafe")])
+    with pytest.raises(ElasticError, match=r"label 'unsafe' in column is_safe is none of true, false"):
+        data.beavertails(1, True, source=str(tails))
+
+
+def test_common_local_forms_of_the_other_datasets(tmp_path):
+    """Exports with the hub's names in every format the loaders read (BeaverTails as CSV with its
+    booleans as text, PKU-SafeRLHF as parquet, Alpaca as the JSON array of alpaca_data.json), and
+    TruthfulQA's own TruthfulQA.csv with its capitalized column names."""
+    import pandas as pd
+
+    tails = _csv(tmp_path / "beavertails.csv", ["prompt", "response", "category", "is_safe"],
+                 [("How do I bake?", "Mix and heat.", "{}", "True"), ("How do I steal?", "Like this.", "{}", "false")])
+    assert data.beavertails(1, False, source=str(tails)) == [data.Record("How do I steal?", " Like this.", "unsafe")]
+    rlhf = tmp_path / "saferlhf.parquet"
+    pd.DataFrame({"prompt": ["p"], "response_0": ["kind"], "response_1": ["rude"], "is_response_0_safe": [True],
+                  "is_response_1_safe": [False], "safer_response_id": [0]}).to_parquet(rlhf)
+    assert data.safe_rlhf(1, False, source=str(rlhf)) == [data.Record("p", " rude", "unsafe")]
+    alpaca = tmp_path / "alpaca_data.json"
+    alpaca.write_text(json.dumps([{"instruction": "Add", "input": "2 and 3", "output": "5"}], indent=4))
+    assert data.alpaca(1, source=str(alpaca)) == [data.Record("Add\n\n2 and 3", "\n5", "alpaca")]
+    tqa = _csv(tmp_path / "TruthfulQA.csv", ["Type", "Category", "Question", "Best Answer", "Correct Answers",
+                                             "Incorrect Answers", "Source"],
+               [("Adversarial", "Misconceptions", "Is ice cold?", "Yes", "Yes; It is", "No", "https://example.org")])
+    assert data.truthfulqa(1, source=str(tqa)) == [data.Record("Is ice cold?", " Yes", "truthfulqa")]
+    with pytest.raises(ElasticError, match=r"lacks column\(s\) question, best_answer \(or Question, Best Answer\)"):
+        data.truthfulqa(1, source=str(alpaca))

@@ -112,6 +112,28 @@ def test_size_larger_than_the_split(tmp_path):
     assert "only 3" in one_line(exc) and "lower n" in one_line(exc)
 
 
+def test_rebound_runs_on_kaggles_imdb_csv(tmp_path, results_tmp):
+    """Kaggle's "IMDB Dataset.csv" (review, sentiment = positive/negative) as the imdb source of a
+    smoke-sized rebound grid: every held-out prompt comes from the file."""
+    import csv
+
+    from elastic import data
+
+    source = tmp_path / "IMDB Dataset.csv"
+    with open(source, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["review", "sentiment"])
+        for side in ("positive", "negative"):
+            writer.writerows((f"Kaggle{side}{i} {text}<br /><br />The end.", side)
+                             for i, text in enumerate(data.reviews(12, side, 0)))
+    cfg = tiny_config(tmp_path / "cache", datasets=("imdb",), source=str(source), positive_sizes=(4,))
+    panel = rebound.run(cfg)["data"]["panels"][0]
+    assert panel["dataset"] == "imdb" and panel["task"] == "sentiment"
+    assert [(c["first_size"], c["second_sizes"]) for c in panel["curves"]] == [(4, [0, 2])]
+    examples = panel["base"]["examples"] + [e for c in panel["curves"] for e in c["examples"]]
+    assert examples and all(e.startswith("Kaggle") for e in examples), examples
+
+
 def test_hub_id_offline(tmp_path, results_tmp, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # an empty cache: nothing to fall back on

@@ -2,8 +2,10 @@
 
 Every loader takes ``source``: the hub id (the default), a local directory holding a copy of the
 hub repository (or anything ``datasets.load_dataset`` reads), or a single ``.json``/``.jsonl``/
-``.csv``/``.parquet`` file with the same columns. Without network the hub ids fail at once with a
-one-line :class:`~elastic.errors.ElasticError` (see :mod:`elastic.data.hub`).
+``.csv``/``.parquet`` file with the same columns, or with the columns of the other copies readers
+commonly have (:data:`LOCAL_FORMS`: Kaggle's ``IMDB Dataset.csv``, the TruthfulQA repository's
+``TruthfulQA.csv``). Without network the hub ids fail at once with a one-line
+:class:`~elastic.errors.ElasticError` (see :mod:`elastic.data.hub`).
 
 Each loader draws ``n`` samples with :func:`~elastic.data.records.sample`, so asking for more than a
 split holds is an error naming its size. The review loader mirrors :func:`elastic.data.reviews` and
@@ -24,16 +26,55 @@ BEAVERTAILS = "PKU-Alignment/BeaverTails"
 ALPACA = "tatsu-lab/alpaca"
 TRUTHFULQA = "truthfulqa/truthful_qa"
 
-_BREAK = re.compile(r"\s*<br\s*/?>\s*")  # IMDb keeps the HTML line breaks of the original reviews
+_BREAK = re.compile(r"(?:\s*<br\s*/?>)+\s*")  # IMDb keeps the HTML line breaks (often two) of the reviews
 _FIX = "pass source=<a local directory or a .jsonl/.csv/.parquet file with columns {}>"
 
+#: The one place where local copies are mapped onto the hub's columns: for each dataset, the name a
+#: hub column has in the other copies readers commonly have. Kaggle's ``IMDB Dataset.csv`` has
+#: ``review`` and ``sentiment``; ``TruthfulQA.csv`` of the authors' repository has ``Question`` and
+#: ``Best Answer``. PKU-SafeRLHF, BeaverTails and Alpaca exports (and Alpaca's ``alpaca_data.json``)
+#: keep the hub's names.
+LOCAL_FORMS = {
+    IMDB: {"text": "review", "label": "sentiment"},
+    TRUTHFULQA: {"question": "Question", "best_answer": "Best Answer"},
+}
+_SAFE = {"true": True, "false": False}  # a boolean column written out as text
+#: Label columns (by hub name) and the value each string spelling stands for; any other string is
+#: an error, since ``bool("False")`` is True and ``int("positive")`` fails deep inside a run.
+LABELS = {
+    "label": {"positive": 1, "negative": 0},  # Kaggle's sentiment strings; the hub has 1 and 0
+    "is_safe": _SAFE, "is_response_0_safe": _SAFE, "is_response_1_safe": _SAFE,
+}
 
-def _columns(source, split, columns, name=None) -> dict[str, list]:
+
+def _columns(source, split, columns, name=None, dataset=None) -> dict[str, list]:
+    """The hub-named ``columns`` of ``source`` as lists, renamed from the local form of ``dataset``
+    where the copy uses one (:data:`LOCAL_FORMS`), with string labels mapped (:data:`LABELS`)."""
     table = load_table(source, split=split, name=name, fix=_FIX.format(", ".join(columns)))
-    missing = [c for c in columns if c not in table.column_names]
+    local = LOCAL_FORMS.get(dataset, {})
+    have = set(table.column_names)
+    renames = {local[c]: c for c in columns if c not in have and local.get(c) in have}
+    missing = [c for c in columns if c not in have and c not in renames.values()]
     if missing:
-        raise ElasticError(f"{source} lacks column(s) {', '.join(missing)}: it has {', '.join(table.column_names)}")
-    return table.select_columns(list(columns)).to_dict()
+        also = ", ".join(local[c] for c in missing if c in local)
+        raise ElasticError(f"{source} lacks column(s) {', '.join(missing)}{f' (or {also})' if also else ''}: "
+                           f"it has {', '.join(table.column_names)}")
+    cols = table.rename_columns(renames).select_columns(list(columns)).to_dict()
+    named = {hub: name for name, hub in renames.items()}
+    for column in set(cols) & set(LABELS):
+        cols[column] = [_label(v, named.get(column, column), LABELS[column], source) for v in cols[column]]
+    return cols
+
+
+def _label(value, column: str, spellings: dict, source):
+    if not isinstance(value, str):
+        return value
+    try:
+        return spellings[value.strip().lower()]
+    except KeyError:
+        hub = " and ".join(str(v) for v in dict.fromkeys(spellings.values()))
+        raise ElasticError(f"{source}: label {value!r} in column {column} is none of {', '.join(spellings)}: "
+                           f"write those (any case) or {hub} as on the hub") from None
 
 
 def imdb(n: int, sentiment: str, seed: int = 0, *, split: str = "train", source: str = IMDB) -> list[str]:
@@ -42,7 +83,7 @@ def imdb(n: int, sentiment: str, seed: int = 0, *, split: str = "train", source:
     :func:`~elastic.data.prompt_records`."""
     if sentiment not in ("positive", "negative"):
         raise ElasticError(f"sentiment={sentiment!r} must be 'positive' or 'negative'")
-    cols = _columns(source, split, ("text", "label"))
+    cols = _columns(source, split, ("text", "label"), dataset=IMDB)
     want = 1 if sentiment == "positive" else 0
     texts = [_BREAK.sub(" ", t) for t, y in zip(cols["text"], cols["label"]) if int(y) == want]
     return sample(texts, n, seed, name=f"IMDb {split} {sentiment}")
@@ -86,6 +127,6 @@ def alpaca(n: int, seed: int = 0, *, split: str = "train", source: str = ALPACA)
 def truthfulqa(n: int, seed: int = 0, *, split: str = "validation", source: str = TRUTHFULQA) -> list[Record]:
     """``n`` TruthfulQA records: prompt = question, response = best answer (the ``generation``
     config; a directory source must be a copy of the hub repository, which holds both configs)."""
-    cols = _columns(source, split, ("question", "best_answer"), name="generation")
+    cols = _columns(source, split, ("question", "best_answer"), name="generation", dataset=TRUTHFULQA)
     records = [Record(q, " " + a, "truthfulqa") for q, a in zip(cols["question"], cols["best_answer"])]
     return sample(records, n, seed, name=f"TruthfulQA {split}")
