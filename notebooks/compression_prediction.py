@@ -46,7 +46,8 @@ from elastic.notebook import configure, glue_figure, glue_text
 plots.style()
 cfg = configure("compression_prediction", globals())
 compression_prediction.run(cfg)
-res = results.load("compression_prediction", cfg.preset)["data"]
+record = results.load("compression_prediction", cfg.preset)
+res = record["data"]
 lengths = res["lengths"]
 
 # %% [markdown]
@@ -162,12 +163,13 @@ glue_text("cp_tiny_window", next((a["window"] for a in res["arithmetic"] if a["m
 
 # %%
 arith = res["arithmetic"]
+seconds = record["provenance"]["run"]["arithmetic_seconds"]  # this run's timings, not data
 print(f"{'model':24} {'text':10} {'tokens':>6} {'coded bits':>10} {'log-loss bits':>13} "
       f"{'overhead':>8} {'round trip':>10} {'enc s':>6} {'dec s':>6}")
-for a in arith:
+for a, t in zip(arith, seconds):
     print(f"{a['model']:24} {a['text']:10} {a['n_tokens']:6d} {a['n_bits']:10d} {a['ideal_bits']:13.2f} "
-          f"{a['overhead_bits']:8.2f} {str(a['tokens_round_trip']):>10} {a['encode_seconds']:6.1f} "
-          f"{a['decode_seconds']:6.1f}")
+          f"{a['overhead_bits']:8.2f} {str(a['tokens_round_trip']):>10} {t['encode_seconds']:6.1f} "
+          f"{t['decode_seconds']:6.1f}")
 
 fig, ax = plt.subplots(figsize=(6, 3.2))
 labels = [f"{a['model']}\n{a['text']}" for a in arith]

@@ -3,6 +3,7 @@ that writes ``results/<preset>/<name>.json`` and returns the record."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 
@@ -21,6 +22,26 @@ def module(name: str):
 
 def config_class(name: str):
     return module(name).Config
+
+
+def pinned_threads(run):
+    """``run(cfg)`` with torch's thread count at ``cfg.num_threads`` (0: as the process has it),
+    and the process's count restored afterwards. Float sums depend on the count, so a run's numbers
+    must not depend on what ran before it in the same kernel or test session."""
+
+    @functools.wraps(run)
+    def pinned(cfg):
+        import torch
+
+        threads = torch.get_num_threads()
+        if cfg.num_threads:
+            torch.set_num_threads(cfg.num_threads)
+        try:
+            return run(cfg)
+        finally:
+            torch.set_num_threads(threads)
+
+    return pinned
 
 
 def results_name(name: str) -> str:

@@ -137,7 +137,7 @@ class AlignmentConfig(TrainerFields, ExperimentConfig):
     cost_model: str = "standin"    #: "standin" or a safe-rlhf cost model (hub id or dir), dialogues
     source: str | None = None      #: a local copy of the hub dataset (one dataset per run)
     cache_dir: str = "_build/cache/alignment"
-    num_threads: int = 0           #: torch threads (0: torch's default)
+    num_threads: int = 0           #: torch threads while a run lasts (0: as the process has it)
 
     def __post_init__(self):
         super().__post_init__()
@@ -156,8 +156,6 @@ class Lab:
         from elastic import plan
 
         plan.check_before_load(cfg)  # a chapter that cannot fit this GPU stops before any download
-        if cfg.num_threads:
-            torch.set_num_threads(cfg.num_threads)
         self.cfg, self.spec = cfg, model
         self.store = Store(Path(cfg.cache_dir) / cfg.preset)
         torch.manual_seed(cfg.seed)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from tqdm.auto import tqdm
 
 from elastic import results
+from elastic.experiments import pinned_threads
 from elastic.experiments._alignment import (AlignmentConfig, Grid, Lab, Rebound, n_cells, spearman,
                                             threshold_crossing)
 
@@ -32,6 +33,7 @@ class Config(AlignmentConfig):
     kl_epsilon: float = 0.01            #: ε of Table 3 (nats per token)
 
 
+@pinned_threads
 def run(cfg: Config) -> dict:
     start = time.perf_counter()
     sizes = (cfg.positive_sizes, cfg.negative_sizes)

@@ -21,6 +21,7 @@ from elastic import exercises, results
 from elastic.arithmetic import decode, encode
 from elastic.config import ExperimentConfig
 from elastic.errors import ElasticError
+from elastic.experiments import pinned_threads
 from elastic.prediction import LMPredictor, classic_code_lengths, code_length, tokenize
 
 #: English prose written for this chapter (not taken from any corpus or from the paper).
@@ -54,6 +55,7 @@ class Config(ExperimentConfig):
     train_steps: int = 60                 #: optimizer steps of the tiny model
     coded_tokens: int = 400               #: at most this many tokens are arithmetic-coded per text
     precision_bits: int = 40              #: arithmetic coder frequencies sum to 2^precision_bits
+    num_threads: int = 0                  #: torch threads while the run lasts (0: as the process has it)
 
 
 @dataclass(frozen=True)
@@ -124,8 +126,9 @@ def _load(spec: str, cfg: Config, source: ZipfWords):
     return (*load_model(spec), None)
 
 
-def _arithmetic(model, tokenizer, text: str, cfg: Config, window: int | None) -> dict:
-    """Encode the first ``coded_tokens`` tokens for real, decode them back, compare with log-loss."""
+def _arithmetic(model, tokenizer, text: str, cfg: Config, window: int | None) -> tuple[dict, dict]:
+    """Encode the first ``coded_tokens`` tokens for real, decode them back, compare with log-loss;
+    also how long encoding and decoding took (provenance, not data: reruns differ there)."""
     ids = tokenize(tokenizer, text)
     coded = ids[:cfg.coded_tokens]
     start = time.perf_counter()
@@ -143,10 +146,10 @@ def _arithmetic(model, tokenizer, text: str, cfg: Config, window: int | None) ->
         # the decoded tokens, turned back into characters, are the start of the text
         "decoded_chars": len(tokenizer.decode(back)),
         "text_round_trip": text.startswith(tokenizer.decode(back)),
-        "encode_seconds": encoded - start, "decode_seconds": time.perf_counter() - encoded,
-    }
+    }, {"encode_seconds": encoded - start, "decode_seconds": time.perf_counter() - encoded}
 
 
+@pinned_threads
 def run(cfg: Config) -> dict:
     start = time.perf_counter()
     if not 1 <= cfg.prose_chars <= len(PROSE):
@@ -164,17 +167,18 @@ def run(cfg: Config) -> dict:
                     "n_tokens": cfg.text_words, "n_bytes": n_bytes["generated"],
                     "bits_per_token": source_bits / cfg.text_words,
                     "bits_per_byte": source_bits / n_bytes["generated"]})
-    arithmetic, token_bits = [], {}
+    arithmetic, timings, token_bits = [], [], {}
     for spec in cfg.models:
         model, tokenizer, window = _load(spec, cfg, source)
         for name, text in texts.items():
             length = code_length(model, tokenizer, text, window=window)
             lengths.append({"coder": spec, "kind": "model", "text": name, **length.asdict()})
             token_bits[f"{spec}/{name}"] = length.token_bits
-            record = _arithmetic(model, tokenizer, text, cfg, window)
+            record, seconds = _arithmetic(model, tokenizer, text, cfg, window)
             record.update(model=spec, text=name,
                           one_pass_bits=float(length.token_bits[:record["n_tokens"]].sum()), window=window)
             arithmetic.append(record)
+            timings.append({"model": spec, "text": name, **seconds})
 
     data = {
         "texts": texts, "n_bytes": n_bytes,
@@ -184,7 +188,8 @@ def run(cfg: Config) -> dict:
                      "steps": cfg.train_steps},
         "lengths": lengths, "arithmetic": arithmetic, "token_bits": token_bits,
     }
-    return results.save("compression_prediction", cfg, data, time.perf_counter() - start)
+    return results.save("compression_prediction", cfg, data, time.perf_counter() - start,
+                        run={"arithmetic_seconds": timings})
 
 
 # The chapter's checkable exercise (see elastic.exercises): bits per byte from a loss in nats.

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 from tqdm.auto import tqdm
 
 from elastic import lifecycle as lc
 from elastic import results
 from elastic.config import ExperimentConfig
 from elastic.errors import ElasticError
+from elastic.experiments import pinned_threads
 from elastic.models import byte_tokenizer, tiny_model
 from elastic.sources import AttributeSource
 
@@ -206,14 +206,10 @@ class Lifecycle:
         return out
 
 
+@pinned_threads
 def run(cfg: Config) -> dict:
     start = time.perf_counter()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(cfg.num_threads)
-    try:
-        data, cache = _run(cfg)
-    finally:
-        torch.set_num_threads(threads)
+    data, cache = _run(cfg)
     return results.save("lifecycle", cfg, data, time.perf_counter() - start, run={"cache": cache})
 
 

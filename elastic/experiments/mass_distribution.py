@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 from elastic import results
 from elastic.config import ExperimentConfig
 from elastic.errors import ElasticError
+from elastic.experiments import pinned_threads
 from elastic.sources import IIDSource
 from elastic.theory import mass
 from elastic.tokentree import TokenTree, token_tree
@@ -142,17 +143,11 @@ def _range(values) -> list:
     return [min(values), max(values)] if values else [None, None]
 
 
+@pinned_threads
 def run(cfg: Config) -> dict:
-    import torch
-
     start = time.perf_counter()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(cfg.num_threads)
-    try:
-        fits = [{"dataset": name, "family": family, "depth": d, **_fit(tree, cfg, cfg.seed + i)}
-                for i, (name, family, d, tree) in enumerate(tqdm(_trees(cfg), desc="trees", leave=False))]
-    finally:
-        torch.set_num_threads(threads)
+    fits = [{"dataset": name, "family": family, "depth": d, **_fit(tree, cfg, cfg.seed + i)}
+            for i, (name, family, d, tree) in enumerate(tqdm(_trees(cfg), desc="trees", leave=False))]
     homogeneity = _homogeneity(fits)
     data = {
         "iid_probs": IID_PROBS,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from tqdm.auto import tqdm
 
 from elastic import results
+from elastic.experiments import pinned_threads
 from elastic.experiments._alignment import AlignmentConfig, Grid, Lab, Rebound, n_cells
 
 
@@ -28,6 +29,7 @@ class Config(AlignmentConfig):
     negative_sizes: tuple[int, ...] = (4, 8, 16)
 
 
+@pinned_threads
 def run(cfg: Config) -> dict:
     start = time.perf_counter()
     grids = [Grid(d, cfg.positive_sizes, cfg.negative_sizes) for d in cfg.datasets]

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from tqdm.auto import tqdm
 
 from elastic import results, score, train
+from elastic.experiments import pinned_threads
 from elastic.experiments._alignment import AlignmentConfig, Lab, records
 
 
@@ -35,6 +36,7 @@ class Config(AlignmentConfig):
     n_queries: int = 16                                 #: the shared query set Q
 
 
+@pinned_threads
 def run(cfg: Config) -> dict:
     start = time.perf_counter()
     pairs = list(itertools.combinations(range(1, cfg.n_slices + 1), 2))

@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 
 from elastic import results
 from elastic.errors import ElasticError
+from elastic.experiments import pinned_threads
 from elastic.experiments._alignment import AlignmentConfig, Grid, Lab, Rebound, n_cells, spearman
 
 
@@ -31,6 +32,7 @@ class Config(AlignmentConfig):
     negative_sizes: tuple[int, ...] = (4, 8, 16)
 
 
+@pinned_threads
 def run(cfg: Config) -> dict:
     start = time.perf_counter()
     series = {"size": (cfg.size_models, cfg.size_labels), "volume": (cfg.volume_models, cfg.volume_labels)}
