@@ -337,11 +337,12 @@ def stage(root: Path, preset: str) -> Path:
         if STATUS_MARKER not in text:
             raise ElasticError(f"book/status.md lacks the line {STATUS_MARKER!r} that the table replaces")
         status.write_text(text.replace(STATUS_MARKER, status_table(root, preset)))
-    from elastic import plan, report
+    from elastic import coursework, plan, report
 
     for page, marker, table in (("performance.md", report.BENCH_MARKER, report.bench_markdown),
                                 ("reproducibility.md", report.TIMES_MARKER, lambda: report.preset_times_markdown(root)),
-                                ("reproducibility.md", plan.MARKER, plan.book_markdown)):
+                                ("reproducibility.md", plan.MARKER, plan.book_markdown),
+                                ("coursework.md", coursework.MARKER, lambda: coursework.table_markdown(root))):
         path = target / "book" / page
         if path.exists():
             path.write_text(path.read_text().replace(marker, table()))
@@ -369,15 +370,3 @@ def student_notebook(root: Path, name: str):
     nb.cells = [c for c in nb.cells if SOLUTION_TAG not in c.metadata.get("tags", [])]
     return nb
 
-
-def write_student_notebooks(root: Path, out: Path) -> list[Path]:
-    """Every chapter notebook of the table of contents, solutions stripped, as ``out/<name>.ipynb``."""
-    import nbformat
-
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name in toc_notebooks(root):
-        target = out / f"{name}.ipynb"
-        nbformat.write(student_notebook(root, name), target)
-        written.append(target)
-    return written

@@ -1,4 +1,4 @@
-"""``python -m elastic``: regenerate the chapters and the book; write student notebooks; benchmark."""
+"""``python -m elastic``: regenerate the chapters and the book; write and grade student notebooks; benchmark."""
 
 from __future__ import annotations
 
@@ -104,8 +104,20 @@ def regenerate(args) -> int:
 
 
 def student_notebooks(args) -> int:
-    written = book.write_student_notebooks(Path(args.root).resolve(), Path(args.out))
-    print(f"{len(written)} student notebooks (cells tagged {book.SOLUTION_TAG!r} removed) in {args.out}")
+    from elastic import coursework
+
+    written = coursework.write_student_notebooks(Path(args.root).resolve(), Path(args.out), args.answers)
+    what = "solutions in the answer cells" if args.answers else f"cells tagged {book.SOLUTION_TAG!r} removed"
+    print(f"{len(written)} student notebooks ({what}; a check after each exercise) in {args.out}")
+    return 0
+
+
+def grade(args) -> int:
+    from elastic import grading
+
+    out = Path(args.out) if args.out else Path(args.submissions) / "graded"
+    target = grading.grade(Path(args.submissions), out, args.preset, args.timeout, Path(args.root).resolve())
+    print(f"grades: {target} (executed notebooks beside it, one folder per student)")
     return 0
 
 
@@ -188,7 +200,17 @@ def main(argv=None) -> int:
     students = sub.add_parser("student-notebooks", help="write the chapter notebooks without solutions")
     students.add_argument("out", help="output directory")
     students.add_argument("--root", default=".", help="repository root (default: current directory)")
+    students.add_argument("--answers", action="store_true",
+                          help="fill the answer cells with the solutions (an answer sheet for instructors)")
     students.set_defaults(func=student_notebooks)
+    grader = sub.add_parser("grade", help="execute submitted student notebooks and write a CSV of their checks")
+    grader.add_argument("submissions", help="folder of <student>.ipynb or <student>/<chapter>.ipynb")
+    grader.add_argument("--preset", choices=("smoke", "cpu"), default="smoke",
+                        help="preset the chapters run in (default: smoke)")
+    grader.add_argument("--timeout", type=float, default=600, help="seconds each notebook may run (default: 600)")
+    grader.add_argument("--out", help="where grades.csv and the executed notebooks go (default: SUBMISSIONS/graded)")
+    grader.add_argument("--root", default=".", help="repository root (default: current directory)")
+    grader.set_defaults(func=grade)
     benchmark = sub.add_parser("bench", help="time the library against its baselines (results/bench/bench.json)")
     benchmark.add_argument("--smoke", action="store_true", help="tiny sizes: check the code path in seconds")
     benchmark.add_argument("--root", default=".", help="repository root (default: current directory)")

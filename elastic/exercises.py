@@ -1,28 +1,41 @@
-"""Checkers for the book's exercises whose answers can be checked.
+"""The book's exercises: which can be checked, their checkers, and a student's score.
 
-``check("ex-token-tree-mixture", 10 / 1010)`` tells a student whether an answer is right and, if
-not, what is wrong with a hint. Each checkable exercise (the ``:label:`` of its ``{exercise}``
-directive) is registered once, with its reference solution: :func:`number` for a single number
-(compared with a tolerance; fractions such as ``"1/4"`` are accepted), :func:`register` with a
-``compare`` function for anything else. The token tree's exercises are registered below; a chapter
-registers its own at the bottom of ``elastic/experiments/<chapter>.py``, which :func:`check` imports
-when it meets a label it does not know yet.
+Every ``{exercise}`` of ``book/<chapter>.md`` is registered once, in the answer key
+(:mod:`elastic.answer_key`, one module per chapter, in reading order), either as *checked* or as an
+*open question*. A checked exercise's answer has named parts, each read and compared by a
+:class:`Kind`: a :class:`Number` (exact for fractions against a rational reference, within a
+tolerance otherwise), an :class:`Expression` (sympy, equal when their difference simplifies to 0),
+a :class:`Sampled` function (equal to a library function at given points), a set or sequence of
+numbers, a :class:`Choice` (a verdict), a :class:`Function` (a small program, run on test inputs)
+or a :class:`Predicate`. The reference answer is computed by the library when first needed, with
+the known wrong answers (a :class:`Key`): a wrong part that matches one gets the hint naming the
+step that went wrong.
+
+``check("ex-token-tree-mixture", Fraction(10, 1010))`` returns :class:`Feedback`; ``score(chapter)``
+says how many of a chapter's checked exercises were answered right. When ``ELASTIC_GRADE_LOG``
+names a file, every check appends its verdict there as a JSON line: that is how
+``python -m elastic grade`` reads the results of a notebook it executed.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
+import functools
+import json
 import math
 import numbers
-from dataclasses import dataclass
+import os
+import re
+from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from elastic.errors import ElasticError
 
-#: Written in a wrong-format answer's feedback.
-NUMBER_FORM = "a number: 0.25, 1/4, '1/4' or Fraction(1, 4)"
+KINDS = ("derivation", "computation", "experiment")
+#: What an exercise needs: pen and paper, the chapter's run in the cpu preset, or a GPU.
+NEEDS = ("paper", "cpu", "gpu")
+#: Environment variable naming the file that :func:`check` appends its verdicts to.
+GRADE_LOG = "ELASTIC_GRADE_LOG"
 
 
 @dataclass(frozen=True)
@@ -41,164 +54,466 @@ class Feedback:
     __repr__ = __str__
 
 
+# --------------------------------------------------------------------------------------------
+# How one part of an answer is read and compared
+
+
+class Kind:
+    """Reads one part of an answer (``read`` raises ValueError or TypeError when it cannot) and
+    says whether it equals a reference or a known wrong answer (``same``)."""
+
+    form = "a value"
+
+    def read(self, value):
+        return value
+
+    def same(self, answer, reference) -> bool:
+        return answer == reference
+
+    def show(self, value) -> str:
+        return repr(value)
+
+    def explain(self, answer, reference) -> str:
+        """What is wrong with ``answer`` when it matches no known mistake."""
+        return f"{self.show(answer)} is not right"
+
+
+def exact_or_float(value) -> Fraction | float:
+    """A number as a Fraction when it is exact (int, Fraction, '3/4', a sympy Rational), else a
+    float (floats, numpy scalars, '0.75' and other sympy numbers)."""
+    if isinstance(value, bool) or value is None:
+        raise TypeError(f"{value!r} is not a number")
+    if isinstance(value, (int, Fraction)):
+        return Fraction(value)
+    if isinstance(value, str):
+        text = value.strip().replace(" ", "")
+        return Fraction(text) if re.fullmatch(r"[+-]?\d+(/\d+)?", text) else float(text)
+    if isinstance(value, numbers.Integral):  # numpy integers
+        return Fraction(int(value))
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if type(value).__module__.startswith("sympy"):
+        import sympy as sp
+
+        if isinstance(value, sp.Rational):
+            return Fraction(int(value.p), int(value.q))
+        if getattr(value, "is_number", False) and value.is_real:
+            return float(value)
+    raise TypeError(f"{type(value).__name__} is not a number")
+
+
+def rational(x: float, max_denominator: int = 10_000) -> Fraction:
+    """The fraction a library float stands for (a leaf weight ``k/N``, a posterior ``4/5``):
+    refuses when no fraction with a small denominator is within ``1e-12`` of it."""
+    exact = Fraction(float(x)).limit_denominator(max_denominator)
+    if not math.isclose(float(exact), float(x), rel_tol=1e-12, abs_tol=1e-15):
+        raise ElasticError(f"{x!r} is not a fraction with denominator <= {max_denominator}")
+    return exact
+
+
 @dataclass(frozen=True)
+class Number(Kind):
+    """One number. Two exact numbers (ints, Fractions, 'p/q') must be equal; a float is right
+    within ``rtol`` (relative) or ``atol`` (absolute), to allow for rounding."""
+
+    rtol: float = 1e-3
+    atol: float = 1e-12
+    form = "a number: 0.25, Fraction(1, 4) or '1/4'"
+
+    def read(self, value):
+        return exact_or_float(value)
+
+    def same(self, answer, reference) -> bool:
+        answer, reference = exact_or_float(answer), exact_or_float(reference)
+        if isinstance(answer, Fraction) and isinstance(reference, Fraction):
+            return answer == reference
+        return math.isclose(float(answer), float(reference), rel_tol=self.rtol, abs_tol=self.atol)
+
+    def show(self, value) -> str:
+        return str(value)
+
+
+@dataclass(frozen=True)
+class Numbers(Kind):
+    """A sequence of numbers, in order, each compared as a :class:`Number`."""
+
+    rtol: float = 1e-3
+    atol: float = 1e-12
+    form = "a sequence of numbers: (0.5, 0.25, ...)"
+
+    def read(self, value):
+        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) and not hasattr(value, "__array__"):
+            raise TypeError(f"{type(value).__name__} is not a sequence of numbers")
+        return tuple(exact_or_float(v) for v in list(value))
+
+    def same(self, answer, reference) -> bool:
+        one = Number(self.rtol, self.atol)
+        return len(answer) == len(reference) and all(one.same(a, r) for a, r in zip(answer, reference))
+
+    def show(self, value) -> str:
+        return "(" + ", ".join(map(str, value)) + ")"
+
+
+@dataclass(frozen=True)
+class NumberSet(Numbers):
+    """A set of numbers, in any order, without repeats."""
+
+    form = "a set of numbers: {1, 0.5}"
+
+    def read(self, value):
+        if isinstance(value, (str, bytes)):
+            raise TypeError("a string is not a set of numbers")
+        return tuple(exact_or_float(v) for v in value)
+
+    def same(self, answer, reference) -> bool:
+        one = Number(self.rtol, self.atol)
+        return (all(any(one.same(a, r) for r in reference) for a in answer)
+                and all(any(one.same(a, r) for a in answer) for r in reference))
+
+    def show(self, value) -> str:
+        return "{" + ", ".join(map(str, sorted(value, key=float))) + "}"
+
+
+@dataclass(frozen=True)
+class Choice(Kind):
+    """A verdict: one of ``options`` (case and surrounding spaces do not matter); a truth value
+    when the options are ``(True, False)``."""
+
+    options: tuple = (True, False)
+
+    @property
+    def form(self) -> str:
+        return " or ".join(map(repr, self.options))
+
+    def read(self, value):
+        if self.options == (True, False):
+            if not isinstance(value, bool) and type(value).__name__ != "bool_":
+                raise TypeError(f"{value!r} is not True or False")
+            return bool(value)
+        if not isinstance(value, str) or value.strip().lower() not in self.options:
+            raise ValueError(f"{value!r} is not one of {', '.join(map(repr, self.options))}")
+        return value.strip().lower()
+
+
+def evaluated(evaluate: Callable, answer, reference, where: str) -> tuple:
+    """``evaluate(answer)`` and ``evaluate(reference)``. The answer is a student's function, so
+    any failure of it makes the answer unreadable; a failure of the reference (the library's)
+    propagates."""
+    expected = evaluate(reference)
+    try:
+        return evaluate(answer), expected
+    except Exception as exc:  # the student's code
+        raise ValueError(f"it fails {where} ({type(exc).__name__}: {exc})") from None
+
+
+def _known(expression, names: Sequence[str]) -> dict:
+    """``{name: symbol}`` of the free symbols of a student's expression, all among ``names``."""
+    unknown = sorted(str(s) for s in expression.free_symbols if str(s) not in names)
+    if unknown:
+        raise ValueError(f"unknown symbol(s) {', '.join(unknown)}: write it with {', '.join(names)}")
+    return {str(s): s for s in expression.free_symbols}
+
+
+def _symbols(names: Sequence[str]) -> dict:
+    import sympy as sp
+
+    return {name: sp.Symbol(name, positive=True) for name in names}
+
+
+@dataclass(frozen=True)
+class Expression(Kind):
+    """A sympy expression in the positive symbols ``names`` (a string is parsed with them; a
+    student's own symbols are matched by name). Right when the difference simplifies to 0."""
+
+    names: tuple[str, ...]
+
+    @property
+    def form(self) -> str:
+        return f"a sympy expression in {', '.join(self.names)} (or a string such as 'log(k + 1, 2)')"
+
+    def read(self, value):
+        import sympy as sp
+
+        known = _symbols(self.names)
+        if isinstance(value, str):
+            try:
+                value = sp.parse_expr(value, local_dict=dict(known))
+            except (SyntaxError, TypeError, sp.SympifyError) as exc:
+                raise ValueError(f"sympy cannot parse {value!r} ({type(exc).__name__})") from None
+        value = sp.sympify(value)
+        return value.subs({s: known[name] for name, s in _known(value, self.names).items()})
+
+    def same(self, answer, reference) -> bool:
+        import sympy as sp
+
+        difference = sp.simplify(sp.sympify(answer) - sp.sympify(reference))
+        return difference == 0 or difference.equals(0) is True
+
+    def show(self, value) -> str:
+        return str(value)
+
+
+@dataclass(frozen=True)
+class Sampled(Kind):
+    """A function of ``names`` given as a sympy expression (or string) or a Python callable,
+    compared with a reference function of the library at ``points`` (dicts of values)."""
+
+    names: tuple[str, ...]
+    points: tuple[dict, ...]
+    rtol: float = 1e-6
+
+    @property
+    def form(self) -> str:
+        return Expression(self.names).form
+
+    def read(self, value):
+        return value if callable(value) else Expression(self.names).read(value)
+
+    def values(self, f) -> list[float]:
+        if not callable(f):
+            import sympy as sp
+
+            f = sp.lambdify([_symbols(self.names)[n] for n in self.names], f, "mpmath")
+        return [float(f(*(point[n] for n in self.names))) for point in self.points]
+
+    def same(self, answer, reference) -> bool:
+        given, expected = evaluated(self.values, answer, reference, f"at {self.points}")
+        return all(math.isclose(a, r, rel_tol=self.rtol, abs_tol=1e-12) for a, r in zip(given, expected))
+
+    def show(self, value) -> str:
+        return str(value) if not callable(value) else "this function"
+
+
+@dataclass(frozen=True)
+class Function(Kind):
+    """A small program: a callable, right when it gives the reference's outputs on ``inputs``
+    (each output passed through ``normal`` first, e.g. to accept a list of bits for a string)."""
+
+    inputs: tuple
+    form: str = "a Python function"
+    normal: Callable[[Any], Any] | None = None
+
+    def read(self, value):
+        if not callable(value):
+            raise TypeError(f"{type(value).__name__} is not a function")
+        return value
+
+    def same(self, answer, reference) -> bool:
+        def outputs(f):
+            return [self.normal(f(x)) if self.normal else f(x) for x in self.inputs]
+
+        given, expected = evaluated(outputs, answer, reference, f"on one of {self.inputs}")
+        return given == expected
+
+    def show(self, value) -> str:
+        return "this function"
+
+
+@dataclass(frozen=True)
+class Predicate(Kind):
+    """A condition on ``names``: a callable returning a truth value, or a sympy relation (such
+    as ``Eq(2*m, n)``); compared with the reference on every point of ``domain``."""
+
+    names: tuple[str, ...]
+    domain: tuple[tuple, ...]
+
+    @property
+    def form(self) -> str:
+        return f"a function of ({', '.join(self.names)}) returning True or False, or a sympy relation"
+
+    def read(self, value):
+        if callable(value):
+            return value
+        import sympy as sp
+
+        relation = sp.sympify(value)
+        if not isinstance(relation, sp.core.relational.Relational):
+            raise TypeError(f"{value!r} is neither a function nor a relation such as Eq(2*m, n)")
+        by_name = _known(relation, self.names)
+        return sp.lambdify([by_name.get(n, sp.Symbol(n)) for n in self.names], relation, "math")
+
+    def same(self, answer, reference) -> bool:
+        given, expected = evaluated(lambda f: [bool(f(*p)) for p in self.domain], answer, reference,
+                                    "at one of the points")
+        return given == expected
+
+    def show(self, value) -> str:
+        return "this condition"
+
+
+# --------------------------------------------------------------------------------------------
+# Exercises
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A known wrong value of one part of an answer, and the step that produces it."""
+
+    part: str
+    answer: Any
+    step: str
+
+
+@dataclass(frozen=True)
+class Key:
+    """An exercise's answer key: the reference value of each part and the known mistakes."""
+
+    reference: dict
+    mistakes: tuple[Mistake, ...] = ()
+
+
+@dataclass(eq=False)
 class Exercise:
-    """A checkable exercise: ``compare(answer, reference)`` returns None when the answer is
-    right, else one sentence on what is wrong."""
+    """One ``{exercise}`` of the book. A checked one has ``parts`` ({name: Kind}) and ``key``, a
+    function computing its :class:`Key` with the library; an open question has neither."""
 
     label: str
-    reference: Any
-    compare: Callable[[Any, Any], str | None]
-    form: str
-    hint: str
+    chapter: str
+    kind: str
+    needs: str
+    ask: str = ""
+    hint: str = ""
+    parts: dict[str, Kind] = field(default_factory=dict)
+    key: Callable[[], Key] | None = None
+
+    @property
+    def checked(self) -> bool:
+        return self.key is not None
+
+    @functools.cached_property
+    def answer_key(self) -> Key:
+        key = self.key()
+        if set(key.reference) != set(self.parts) or not {m.part for m in key.mistakes} <= set(self.parts):
+            raise ElasticError(f"the answer key of {self.label} does not match its parts {list(self.parts)}")
+        return key
+
+    @property
+    def variable(self) -> str:
+        """The name of the answer variable in a student notebook."""
+        return self.label.replace("-", "_")
+
+    @property
+    def form(self) -> str:
+        if len(self.parts) == 1:
+            return next(iter(self.parts.values())).form
+        return "a dict {" + ", ".join(f"{name!r}: {k.form}" for name, k in self.parts.items()) + "}"
+
+    def split(self, answer) -> dict:
+        """The answer's parts: the answer itself when there is one part, else a dict by name or
+        a sequence in the order of ``parts``."""
+        names = list(self.parts)
+        if len(names) == 1:
+            return {names[0]: answer}
+        if isinstance(answer, dict):
+            missing = [n for n in names if n not in answer]
+            if missing:
+                raise KeyError(f"the part(s) {', '.join(map(repr, missing))} are missing")
+            return {n: answer[n] for n in names}
+        if isinstance(answer, (tuple, list)) and len(answer) == len(names):
+            return dict(zip(names, answer))
+        raise TypeError(f"give a dict with the keys {', '.join(map(repr, names))}")
+
+    def judge(self, answer) -> Feedback:
+        """Whether ``answer`` is right; if not, the hint for the first wrong part."""
+        if answer is None:
+            return Feedback(False, f"No answer yet: set {self.variable} to {self.ask}, as {self.form}.")
+        key = self.answer_key
+        try:
+            given = self.split(answer)
+            for name, part in self.parts.items():
+                if given[name] is None:
+                    return Feedback(False, f"No answer yet for {name!r}: write {part.form}.")
+                value = part.read(given[name])
+                if part.same(value, key.reference[name]):
+                    continue
+                where = "" if len(self.parts) == 1 else f"{name!r}: "
+                for mistake in key.mistakes:
+                    if mistake.part == name and part.same(value, mistake.answer):
+                        return Feedback(False, f"Not yet. {where}{mistake.step}")
+                return Feedback(False, f"Not yet. {where}{part.explain(value, key.reference[name])}. Hint: {self.hint}")
+        except (ValueError, TypeError, KeyError, ZeroDivisionError, OverflowError) as exc:
+            message = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+            return Feedback(False, f"Cannot read this answer ({message}). Write it as {self.form}.")
+        return Feedback(True, f"Correct ({self.label}).")
 
 
 REGISTRY: dict[str, Exercise] = {}
 
 
-def register(label: str, reference, compare: Callable[[Any, Any], str | None], *, form: str,
-             hint: str) -> Exercise:
-    """Register the exercise ``label``; ``form`` says how to write an answer, ``hint`` how to
-    find it. Registering a label twice is a mistake (two chapters would share an exercise)."""
-    if label in REGISTRY:
-        raise ElasticError(f"exercise {label!r} is registered twice: give one of them another label")
-    exercise = Exercise(label, reference, compare, form, hint)
-    REGISTRY[label] = exercise
+def _add(exercise: Exercise) -> Exercise:
+    if exercise.label in REGISTRY:
+        raise ElasticError(f"exercise {exercise.label!r} is registered twice: give one of them another label")
+    if exercise.kind not in KINDS or exercise.needs not in NEEDS:
+        raise ElasticError(f"{exercise.label}: kind must be one of {KINDS} and needs one of {NEEDS}")
+    REGISTRY[exercise.label] = exercise
     return exercise
 
 
-def as_number(value) -> float:
-    """An answer as a float: ints, floats, numpy scalars, Fractions and strings like '3/4'."""
-    if isinstance(value, bool):
-        raise ValueError("a truth value is not a number")
-    if isinstance(value, str):
-        return float(Fraction(value.strip().replace(" ", "")))
-    if isinstance(value, numbers.Real):
-        return float(value)
-    raise ValueError(f"{type(value).__name__} is not a number")
+def checked(label: str, *, chapter: str, kind: str, needs: str, ask: str, parts: dict[str, Kind],
+            key: Callable[[], Key], hint: str) -> Exercise:
+    """Register an exercise with a checker: ``ask`` says what the answer gives (its ``parts``),
+    ``hint`` how to find it, and ``key()`` computes its answer key with the library."""
+    return _add(Exercise(label, chapter, kind, needs, ask, hint, dict(parts), key))
 
 
-def close(a: float, b: float, rtol: float, atol: float) -> bool:
-    return math.isclose(a, b, rel_tol=rtol, abs_tol=atol)
+def open_question(label: str, *, chapter: str, kind: str, needs: str) -> Exercise:
+    """Register an exercise whose answer is an argument or a discussion: it has no checker."""
+    return _add(Exercise(label, chapter, kind, needs))
 
 
-def number(label: str, reference, *, hint: str, rtol: float = 1e-3, atol: float = 1e-9,
-           mistakes: tuple[tuple[Any, str], ...] = ()) -> Exercise:
-    """Register an exercise whose answer is one number, right within ``rtol``/``atol``.
-    ``mistakes`` pairs a likely wrong answer with the hint it deserves."""
+def _registry() -> dict[str, Exercise]:
+    from elastic import answer_key  # noqa: F401  (registers every exercise, chapter by chapter)
 
-    def compare(answer, ref):
-        value = as_number(answer)
-        if close(value, as_number(ref), rtol, atol):
-            return None
-        for wrong, why in mistakes:
-            if close(value, as_number(wrong), rtol, atol):
-                return why
-        return f"{answer} is not the value asked for"
-
-    return register(label, reference, compare, form=NUMBER_FORM, hint=hint)
+    return REGISTRY
 
 
-def _discover() -> None:
-    """Import the experiment modules that register exercises (only those that mention us)."""
-    from elastic import experiments
-
-    for name in experiments.names():
-        spec = importlib.util.find_spec(f"elastic.experiments.{name}")
-        with open(spec.origin, encoding="utf-8") as source:
-            if "exercises" in source.read():
-                importlib.import_module(spec.name)
-
-
-def labels() -> list[str]:
-    """Every registered exercise, the chapters' included."""
-    _discover()
-    return sorted(REGISTRY)
+def labels(chapter: str | None = None, *, checked_only: bool = False) -> list[str]:
+    """Every exercise's label in reading order (of one ``chapter``; only checked ones)."""
+    return [label for label, e in _registry().items()
+            if (chapter is None or e.chapter == chapter) and (e.checked or not checked_only)]
 
 
 def get(label: str) -> Exercise:
-    if label not in REGISTRY:
-        _discover()
-    if label not in REGISTRY:
-        raise ElasticError(f"no checker for exercise {label!r}; checkable exercises: {', '.join(sorted(REGISTRY))}")
-    return REGISTRY[label]
+    registry = _registry()
+    if label not in registry:
+        raise ElasticError(f"no exercise {label!r}; exercises: {', '.join(registry)}")
+    return registry[label]
 
 
 def reference(label: str):
-    """The reference solution of ``label``."""
-    return get(label).reference
+    """The reference answer of ``label``, in the form :func:`check` reads."""
+    exercise = get(label)
+    if not exercise.checked:
+        raise ElasticError(f"{label} is an open question: it has no reference answer")
+    ref = exercise.answer_key.reference
+    return next(iter(ref.values())) if len(ref) == 1 else dict(ref)
+
+
+#: The last verdict of each exercise checked in this process (what :func:`score` counts).
+ATTEMPTS: dict[str, Feedback] = {}
 
 
 def check(label: str, answer) -> Feedback:
     """Whether ``answer`` solves exercise ``label``, with a hint when it does not."""
     exercise = get(label)
-    try:
-        wrong = exercise.compare(answer, exercise.reference)
-    except (ValueError, TypeError, KeyError, ZeroDivisionError) as exc:
-        return Feedback(False, f"Cannot read this answer ({exc}). Write it as {exercise.form}.")
-    if wrong is None:
-        return Feedback(True, f"Correct ({label}).")
-    return Feedback(False, f"Not yet: {wrong}. Hint: {exercise.hint}")
+    if not exercise.checked:
+        raise ElasticError(f"{label} is an open question: it has no checker; compare your answer "
+                           "with the solution in the chapter")
+    feedback = exercise.judge(answer)
+    ATTEMPTS[label] = feedback
+    log = os.environ.get(GRADE_LOG)
+    if log:
+        with open(log, "a", encoding="utf-8") as out:
+            out.write(json.dumps({"label": label, "correct": feedback.correct, "message": feedback.message}) + "\n")
+    return feedback
 
 
-# ---------------------------------------------------------------------------------------------
-# The token tree (book/token_tree.md)
-
-TOKEN_TREE_DATASET = ((0,), (0, 1), (0, 1), (1,))
-TREE_FORM = ("{'weights': {prefix: (node weight, EOS weight), ...}, 'changed': {prefixes}}, with "
-             "prefixes as strings ('' is the root, '01' the node after tokens 0 then 1) and "
-             "'changed' the EOS leaves whose weight changes when the tree is pruned to two layers")
-
-
-def _token_tree_hand_reference() -> dict:
-    """Node and EOS weights of the exercise's tree, and the EOS leaves pruning to d = 2 changes,
-    computed with :mod:`elastic.tokentree`."""
-    from elastic.tokentree import token_tree
-
-    tree = token_tree(TOKEN_TREE_DATASET, vocab_size=2)
-    pruned = tree.prune(2)
-    name = {i: "".join(map(str, tree.prefix(i))) for i in range(tree.n_nodes)}
-
-    def exact(weight) -> Fraction:  # every weight is a multiple of 1/|D|
-        return Fraction(float(weight)).limit_denominator(len(TOKEN_TREE_DATASET))
-
-    return {
-        "weights": {name[i]: (exact(tree.weight[i]), exact(tree.eos[i])) for i in range(tree.n_nodes)},
-        "changed": {name[i] for i in range(pruned.n_nodes) if not math.isclose(pruned.eos[i], tree.eos[i])},
-    }
-
-
-def _compare_tree(answer, ref) -> str | None:
-    weights, changed = answer["weights"], {str(p) for p in answer["changed"]}
-    weights = {str(prefix): pair for prefix, pair in weights.items()}
-    missing, extra = sorted(set(ref["weights"]) - set(weights)), sorted(set(weights) - set(ref["weights"]))
-    if missing:
-        return f"node(s) {', '.join(map(repr, missing))} are missing: every prefix of a response is a node"
-    if extra:
-        return f"there is no node {', '.join(map(repr, extra))}: no response starts with it"
-    for prefix, (weight, eos) in ref["weights"].items():
-        got_weight, got_eos = (as_number(v) for v in weights[prefix])
-        if not close(got_weight, float(weight), 1e-6, 1e-9):
-            return f"the weight of node {prefix!r} is not {weights[prefix][0]}"
-        if not close(got_eos, float(eos), 1e-6, 1e-9):
-            return f"the EOS weight of node {prefix!r} is not {weights[prefix][1]}"
-    if changed != ref["changed"]:
-        return f"pruning to two layers does not change exactly the EOS leaves {sorted(changed)}"
-    return None
-
-
-register(
-    "ex-token-tree-hand", _token_tree_hand_reference(), _compare_tree, form=TREE_FORM,
-    hint="a node's weight is the share of responses that start with its prefix, its EOS weight the "
-         "share equal to it; pruning to two layers moves the weight of every deeper node to the "
-         "EOS leaf of its ancestor in layer 2",
-)
-
-number(
-    "ex-token-tree-mixture", Fraction(10, 1010),
-    hint="write the joint EOS weight with the mixture formula of the chapter, subtract the weight in "
-         "the tree of D1, and use that a difference of two probabilities is at most 1",
-    mistakes=((Fraction(10, 1000), "the weight of D2 in the mixture is |D2| / (|D1| + |D2|), not |D2| / |D1|"),
-              (Fraction(1000, 1010), "that is the weight of D1 in the mixture; the question asks how far the "
-                                     "joint tree can move away from D1's tree")),
-)
+def score(chapter: str) -> str:
+    """The student's score on ``chapter``'s checked exercises in this session, as one line."""
+    todo = labels(chapter, checked_only=True)
+    if not todo:
+        return f"{chapter} has no exercise with a checker."
+    right = [label for label in todo if label in ATTEMPTS and ATTEMPTS[label]]
+    missing = [label for label in todo if label not in right]
+    line = f"Score for {chapter}: {len(right)} of {len(todo)} exercises right"
+    return line + (f"; not yet: {', '.join(missing)}." if missing else ".")

@@ -134,3 +134,15 @@ glue_text("ab_kl_verdict", "cannot be compared, since the KL stays above ε with
 # After {glue:md}`ab_kl_sizes` positive samples the KL to θ0 is {glue:md}`ab_kl_post` nats per
 # token, and the negative data needed to bring it below ε = {glue:md}`ab_eps` is
 # {glue:md}`ab_kl_needed`. In this run the amount needed {glue:md}`ab_kl_verdict`.
+
+# %% [markdown] tags=["solution"]
+# ## Solutions to the exercises
+#
+# Each folded cell answers one exercise of {doc}`../book/ablations` the way its
+# solution there does, in the form that `elastic.exercises.check` reads; the tests check every
+# one against the answer key, which the library computes. Student notebooks (`python -m elastic
+# student-notebooks`) leave these cells out and give each exercise an answer cell and a check.
+
+# %% tags=["solution"] exercise="ex-ablation-interpolation"
+ex_ablation_interpolation = 100 + (0.02 - 0.01) / (0.02 - 0.005) * 100
+ex_ablation_interpolation

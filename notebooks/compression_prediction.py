@@ -232,3 +232,38 @@ glue_figure("cp_fig_tokens", fig)
 # the language, predictable tokens (the end of a word, common function words) cost a fraction of a
 # bit and surprising ones many; a model that does not know it pays a high price almost everywhere.
 # ```
+
+# %% [markdown] tags=["solution"]
+# ## Solutions to the exercises
+#
+# Each folded cell answers one exercise of {doc}`../book/compression_prediction` the way its
+# solution there does, in the form that `elastic.exercises.check` reads; the tests check every
+# one against the answer key, which the library computes. Student notebooks (`python -m elastic
+# student-notebooks`) leave these cells out and give each exercise an answer cell and a check.
+
+# %% tags=["solution"] exercise="ex-cp-uniform"
+import sympy as sp
+
+n, V = sp.symbols("n V", positive=True)
+ex_cp_uniform = {
+    "bits": n * sp.log(V, 2),                             # exact when V is a power of two
+    "code_v2": lambda tokens: "".join(map(str, tokens)),  # for V = 2, the tokens themselves
+}
+ex_cp_uniform["bits"]
+
+# %% tags=["solution"] exercise="ex-cp-units"
+import math
+
+bits_per_token = 2.3 / math.log(2)
+ex_cp_units = {"bits": 300 * bits_per_token, "bits_per_byte": 300 * bits_per_token / 1200}
+ex_cp_units
+
+# %% tags=["solution"] exercise="ex-cp-kraft"
+from fractions import Fraction
+
+ex_cp_kraft = {
+    "first": False,   # 1/2 + 3/4 > 1
+    "second": True,   # 1/2 + 1/4 + 2/8 = 1: the code 0, 10, 110, 111
+    "distribution": (Fraction(1, 2), Fraction(1, 4), Fraction(1, 8), Fraction(1, 8)),
+}
+ex_cp_kraft

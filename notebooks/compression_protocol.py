@@ -160,3 +160,23 @@ glue_figure("fig_brute", fig)
 # brute force to within {glue:md}`wald_gap` (the rest is the cut at the longest response, which
 # makes the source slightly not memoryless). The count $\lceil |x|/d \rceil$ printed in
 # Theorem 2.5 comes out {glue:md}`thm_gap` below the brute force.
+
+# %% [markdown] tags=["solution"]
+# ## Solutions to the exercises
+#
+# Each folded cell answers one exercise of {doc}`../book/compression_protocol` the way its
+# solution there does, in the form that `elastic.exercises.check` reads; the tests check every
+# one against the answer key, which the library computes. Student notebooks (`python -m elastic
+# student-notebooks`) leave these cells out and give each exercise an answer cell and a check.
+
+# %% tags=["solution"] exercise="ex-protocol-huffman"
+ex_protocol_huffman = {"lengths": (1, 2, 2), "expected": 0.4 * 1 + 0.6 * 2, "gap": 1.6 - 1.571}
+ex_protocol_huffman
+
+# %% tags=["solution"] exercise="ex-protocol-empty"
+import sympy as sp
+
+s = sp.Symbol("s", positive=True)
+h2 = -s * sp.log(s, 2) - (1 - s) * sp.log(1 - s, 2) + (1 - s)  # h(s) + (1 - s)
+ex_protocol_empty = {"H2": h2, "published": (1 - s) * h2, "entropy": h2, "smaller": "published"}
+ex_protocol_empty

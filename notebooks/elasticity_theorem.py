@@ -263,3 +263,35 @@ glue_figure("fig_trees", fig)
 # (lines). ACL (circles, solid): magnitude one in both. arXiv (squares, dashed): see the text; its
 # $d\gamma_2/dl$ is close to zero, so the markers carry large errors.
 # ```
+
+# %% [markdown] tags=["solution"]
+# ## Solutions to the exercises
+#
+# Each folded cell answers one exercise of {doc}`../book/elasticity_theorem` the way its
+# solution there does, in the form that `elastic.exercises.check` reads; the tests check every
+# one against the answer key, which the library computes. Student notebooks (`python -m elastic
+# student-notebooks`) leave these cells out and give each exercise an answer cell and a check.
+
+# %% tags=["solution"] exercise="ex-elastic-ratio-moment"
+import sympy as sp
+
+alpha, k = sp.symbols("alpha k", positive=True)
+expected_ratio = alpha**2 / ((alpha - 1) * (alpha + 1))
+ex_elastic_ratio_moment = {"E[R]": expected_ratio, "dA1/dl": (1 - expected_ratio) / k**2}
+ex_elastic_ratio_moment
+
+# %% tags=["solution"] exercise="ex-elastic-two-leaves"
+import numpy as np
+
+p1, p2, p3, k = np.array([0.9, 0.1]), np.array([0.5, 0.5]), np.array([0.1, 0.9]), 9
+p_joint = (k * p1 + p2) / (k + 1)
+dp_joint = (p3 - p_joint) / (k + 1)
+ex_elastic_two_leaves = {"d1": float((p1 * dp_joint / p_joint).sum()), "d2": float((p2 * dp_joint / p_joint).sum())}
+ex_elastic_two_leaves
+
+# %% tags=["solution"] exercise="ex-elastic-paper-algebra"
+import sympy as sp
+
+alpha = sp.Symbol("alpha", positive=True)
+ex_elastic_paper_algebra = alpha**2 - 1
+ex_elastic_paper_algebra

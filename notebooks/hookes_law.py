@@ -168,3 +168,16 @@ glue_figure("fig_hooke", fig)
 # {glue:md}`first_order_err_small` (relative) at $|D_3|$ = {glue:md}`n3_small` and to within
 # {glue:md}`first_order_err_large` at $|D_3|$ = {glue:md}`n3_large`, where the perturbation is no
 # longer small next to the smallest dataset.
+
+# %% [markdown] tags=["solution"]
+# ## Solutions to the exercises
+#
+# Each folded cell answers one exercise of {doc}`../book/hookes_law` the way its
+# solution there does, in the form that `elastic.exercises.check` reads; the tests check every
+# one against the answer key, which the library computes. Student notebooks (`python -m elastic
+# student-notebooks`) leave these cells out and give each exercise an answer cell and a check.
+
+# %% tags=["solution"] exercise="ex-hooke-springs"
+elongations = tuple(1 / k for k in (1000, 100, 10))
+ex_hooke_springs = {"elongations": elongations, "total": sum(elongations)}
+ex_hooke_springs

@@ -113,3 +113,32 @@ glue_figure("fig_joint", fig)
 # crosses $u$: at the largest ratio $CE_1$ = {glue:md}`ce1_last` and $CE_2$ = {glue:md}`ce2_last`
 # bits. The size-weighted average of the two ratios is {glue:md}`arxiv_average` at every ratio,
 # as the identity on the derivation page requires.
+
+# %% [markdown] tags=["solution"]
+# ## Solutions to the exercises
+#
+# Each folded cell answers one exercise of {doc}`../book/joint_compression` the way its
+# solution there does, in the form that `elastic.exercises.check` reads; the tests check every
+# one against the answer key, which the library computes. Student notebooks (`python -m elastic
+# student-notebooks`) leave these cells out and give each exercise an answer cell and a check.
+
+# %% tags=["solution"] exercise="ex-joint-two-leaves"
+import sympy as sp
+
+k = sp.Symbol("k", positive=True)
+ex_joint_two_leaves = {"CE1": sp.log((k + 1) / k, 2), "CE2": sp.log(k + 1, 2)}
+ex_joint_two_leaves
+
+# %% tags=["solution"] exercise="ex-joint-average"
+import sympy as sp
+
+k = sp.Symbol("k", positive=True)
+ex_joint_average = {
+    "weighted_sum": k / (k + 1) * sp.log((k + 1) / k, 2) + 1 / (k + 1) * sp.log(k + 1, 2),
+    "arxiv_weighted_sum": 1,
+}
+ex_joint_average
+
+# %% tags=["solution"] exercise="ex-joint-acl-sign"
+ex_joint_acl_sign = {"direction": "down", "agrees_with_acl": False}
+ex_joint_acl_sign

@@ -327,3 +327,16 @@ glue_figure("fig_lc_resistance", fig)
 # {glue:md}`lc_wall` s in this run, which trained {glue:md}`lc_trained` stages and reused
 # {glue:md}`lc_hits` finished ones from the cache; computing all of them took
 # {glue:md}`lc_stage_seconds` s of training and measurement when they were first run.
+
+# %% [markdown] tags=["solution"]
+# ## Solutions to the exercises
+#
+# Each folded cell answers one exercise of {doc}`../book/lifecycle` the way its
+# solution there does, in the form that `elastic.exercises.check` reads; the tests check every
+# one against the answer key, which the library computes. Student notebooks (`python -m elastic
+# student-notebooks`) leave these cells out and give each exercise an answer cell and a check.
+
+# %% tags=["solution"] exercise="ex-lifecycle-posterior"
+odds = (0.8 / 0.2) ** 3 * (0.2 / 0.8) ** 2
+ex_lifecycle_posterior = {"posterior": odds / (1 + odds), "half": lambda n, m: 2 * m == n}
+ex_lifecycle_posterior["posterior"]

@@ -250,3 +250,30 @@ for h in hom:
 # sampled tree are counts over $N$, so they are discrete and tied, which the continuous KS test
 # penalises; and the top-$k$ trees have only $k^{d-1}$ leaves, so their tails are short and their
 # tests weak.
+
+# %% [markdown] tags=["solution"]
+# ## Solutions to the exercises
+#
+# Each folded cell answers one exercise of {doc}`../book/mass_distribution` the way its
+# solution there does, in the form that `elastic.exercises.check` reads; the tests check every
+# one against the answer key, which the library computes. Student notebooks (`python -m elastic
+# student-notebooks`) leave these cells out and give each exercise an answer cell and a check.
+
+# %% tags=["solution"] exercise="ex-mass-pareto-c"
+from fractions import Fraction
+
+alpha = 3
+c = Fraction(alpha - 1, alpha)
+ex_mass_pareto_c = {"c": c, "fraction": (c / 2) ** alpha}
+ex_mass_pareto_c
+
+# %% tags=["solution"] exercise="ex-mass-zipf"
+import sympy as sp
+
+s = sp.Symbol("s", positive=True)
+ex_mass_zipf = 1 / s
+ex_mass_zipf
+
+# %% tags=["solution"] exercise="ex-mass-sampled"
+ex_mass_sampled = 1  # M = N leaves of probability 1/N each
+ex_mass_sampled

@@ -120,3 +120,15 @@ glue_text("rb_fast_verdict", _figures.say(fv["fast_then_slow"], "falls faster at
 # Across all {glue:md}`rb_n_panels` panels, {glue:md}`rb_n_rebound` show the larger initial drop
 # after more positive data, and {glue:md}`rb_n_fast` the fast-then-slow shape: this preset's run
 # {glue:md}`rb_verdict` the paper's rebound effect.
+
+# %% [markdown] tags=["solution"]
+# ## Solutions to the exercises
+#
+# Each folded cell answers one exercise of {doc}`../book/rebound` the way its
+# solution there does, in the form that `elastic.exercises.check` reads; the tests check every
+# one against the answer key, which the library computes. Student notebooks (`python -m elastic
+# student-notebooks`) leave these cells out and give each exercise an answer cell and a check.
+
+# %% tags=["solution"] exercise="ex-rebound-rates"
+ex_rebound_rates = (2000 - 1000) / (200 - 100)  # the same fall per sample, over steps of 1,000 and 100
+ex_rebound_rates

@@ -92,3 +92,15 @@ describe("volume")
 # with size {glue:md}`sc_size_rho`: in this run it {glue:md}`sc_size_verdict` with model size.
 # Along the pre-training series it is {glue:md}`sc_volume_strength`, rank correlation
 # {glue:md}`sc_volume_rho`: it {glue:md}`sc_volume_verdict` with pre-training volume.
+
+# %% [markdown] tags=["solution"]
+# ## Solutions to the exercises
+#
+# Each folded cell answers one exercise of {doc}`../book/scaling` the way its
+# solution there does, in the form that `elastic.exercises.check` reads; the tests check every
+# one against the answer key, which the library computes. Student notebooks (`python -m elastic
+# student-notebooks`) leave these cells out and give each exercise an answer cell and a check.
+
+# %% tags=["solution"] exercise="ex-scaling-rank"
+ex_scaling_rank = {"values": {1, 0.5, -0.5, -1}, "accepted": {1}}
+ex_scaling_rank

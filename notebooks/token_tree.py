@@ -152,3 +152,28 @@ glue_figure("fig_mixture", fig)
 # size-weighted average of its parts, so the small dataset barely moves it: the seed of the
 # elasticity argument in the chapters that follow.
 # ```
+
+# %% [markdown] tags=["solution"]
+# ## Solutions to the exercises
+#
+# Each folded cell answers one exercise of {doc}`../book/token_tree` the way its
+# solution there does, in the form that `elastic.exercises.check` reads; the tests check every
+# one against the answer key, which the library computes. Student notebooks (`python -m elastic
+# student-notebooks`) leave these cells out and give each exercise an answer cell and a check.
+
+# %% tags=["solution"] exercise="ex-token-tree-hand"
+from fractions import Fraction
+
+# prefix: (share of the responses {0, 01, 01, 1} that start with it, share equal to it)
+ex_token_tree_hand = {
+    "weights": {"": (1, 0), "0": (Fraction(3, 4), Fraction(1, 4)), "1": (Fraction(1, 4), Fraction(1, 4)),
+                "01": (Fraction(1, 2), Fraction(1, 2))},
+    "changed": {"0"},  # pruning removes node 01; its weight moves into the EOS leaf of node 0
+}
+ex_token_tree_hand
+
+# %% tags=["solution"] exercise="ex-token-tree-mixture"
+from fractions import Fraction
+
+ex_token_tree_mixture = Fraction(10, 1000 + 10)  # the weight of D2 times |p^D2 - p^D1| <= 1
+ex_token_tree_mixture

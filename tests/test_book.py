@@ -32,6 +32,20 @@ def test_status_page_lists_every_chapter_with_its_run(built_book):
     assert "Total execution time" in page
 
 
+def test_coursework_page_has_a_row_for_every_registered_exercise(built_book):
+    from elastic import exercises
+
+    page = (built_book / "book" / "coursework.html").read_text()
+    table = re.search(r"<table.*?</table>", page, re.S).group(0)
+    rows = re.findall(r"<tr.*?</tr>", table, re.S)[1:]
+    assert len(rows) == len(exercises.labels())
+    for row, label in zip(rows, exercises.labels()):
+        exercise = exercises.get(label)
+        assert f'#{label}"' in row, label  # a link to the exercise in its chapter
+        cells = re.sub(r"<[^>]+>", " ", row)
+        assert exercise.kind in cells and ("yes" if exercise.checked else "open question") in cells
+
+
 def test_every_notebook_page_has_a_colab_button_to_its_paired_ipynb(built_book):
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     repo = config["repository"]["url"].removeprefix("https://github.com/")

@@ -9,7 +9,6 @@ same source; any other model name is a :func:`elastic.models.load_model` spec (e
 
 from __future__ import annotations
 
-import math
 import string
 import tempfile
 import time
@@ -17,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from elastic import exercises, results
+from elastic import results
 from elastic.arithmetic import decode, encode
 from elastic.config import ExperimentConfig
 from elastic.errors import ElasticError
@@ -191,11 +190,3 @@ def run(cfg: Config) -> dict:
     return results.save("compression_prediction", cfg, data, time.perf_counter() - start,
                         run={"arithmetic_seconds": timings})
 
-
-# The chapter's checkable exercise (see elastic.exercises): bits per byte from a loss in nats.
-exercises.number(
-    "ex-cp-units", 2.3 / math.log(2) * 300 / 1200,
-    hint="Convert nats to bits (divide by ln 2), multiply by the number of tokens, divide by the bytes.",
-    mistakes=((2.3 * 300 / 1200, "That is nats per byte: divide by ln 2 to get bits"),
-              (2.3 / math.log(2), "That is bits per token: there are 4 bytes per token here")),
-)
