@@ -147,6 +147,12 @@ def _needs(root: Path, exercise: exercises.Exercise) -> str:
     return NEEDS["cpu"] + minutes
 
 
+def _link(exercise: exercises.Exercise) -> str:
+    """A link to the exercise that shows its label, as student notebooks name it (with the
+    explicit text, the reference also resolves in the PDF)."""
+    return f"{{ref}}`{exercise.label} <{exercise.label}>`"
+
+
 def table_markdown(root: Path) -> str:
     """The coursework page's body: every exercise (chapter, kind, needs, checker), the counts of
     each kind, and the open questions, from the registry."""
@@ -154,7 +160,7 @@ def table_markdown(root: Path) -> str:
     rows = ["| Exercise | Chapter | Kind | Needs | Checker |", "|---|---|---|---|---|"]
     registry = [exercises.get(label) for label in exercises.labels()]
     for e in registry:
-        rows.append(f"| {{ref}}`{e.label}` | {{doc}}`{e.chapter}` | {e.kind} | {_needs(root, e)} | "
+        rows.append(f"| {_link(e)} | {{doc}}`{e.chapter}` | {e.kind} | {_needs(root, e)} | "
                     f"{'yes' if e.checked else 'open question'} |")
     counts = ["| Kind | Exercises | With a checker | Open questions |", "|---|---|---|---|"]
     for kind in exercises.KINDS:
@@ -163,6 +169,6 @@ def table_markdown(root: Path) -> str:
                       f"{sum(not e.checked for e in of_kind)} |")
     counts.append(f"| **all** | **{len(registry)}** | **{sum(e.checked for e in registry)}** | "
                   f"**{sum(not e.checked for e in registry)}** |")
-    open_ = [f"- {{ref}}`{e.label}` ({{doc}}`{e.chapter}`, {e.kind})" for e in registry if not e.checked]
+    open_ = [f"- {_link(e)} ({{doc}}`{e.chapter}`, {e.kind})" for e in registry if not e.checked]
     return ("\n".join(rows) + "\n\n" + "\n".join(counts)
             + "\n\nThe open questions, whose answer is an argument rather than a value:\n\n" + "\n".join(open_) + "\n")

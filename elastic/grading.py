@@ -90,6 +90,7 @@ def execute(student: str, chapter: str, notebook: Path, out: Path, preset: str, 
     log.unlink(missing_ok=True)
     executed.unlink(missing_ok=True)
     env = {**os.environ, exercises.GRADE_LOG: str(log.resolve()), "ELASTIC_RESULTS": str((work / "results").resolve())}
+    env.pop("MPLBACKEND", None)  # as in book.execute: the kernel's inline backend keeps figures as images
     cmd = [sys.executable, "-m", "papermill", str(notebook.resolve()), str(executed.resolve()), "-k", book.KERNEL,
            "-p", "preset", preset, "--cwd", str(work.resolve()), "--no-progress-bar"]
     # A session of its own, so that a notebook past its time is killed with everything it started

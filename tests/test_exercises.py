@@ -234,7 +234,7 @@ def test_coursework_table_is_the_registry():
     assert page.count(coursework.MARKER) == 1
     table = coursework.table_markdown(ROOT)
     rows = [line for line in table.splitlines() if line.startswith("| {ref}")]
-    assert [re.match(r"\| \{ref\}`([^`]+)`", row).group(1) for row in rows] == exercises.labels()
+    assert [re.match(r"\| \{ref\}`(\S+) <\1>`", row).group(1) for row in rows] == exercises.labels()
     for row, label in zip(rows, exercises.labels()):
         e = exercises.get(label)
         assert f"| {{doc}}`{e.chapter}` | {e.kind} |" in row
@@ -243,7 +243,9 @@ def test_coursework_table_is_the_registry():
     assert f"| **all** | **{len(exercises.labels())}** | **{len(CHECKED)}** | **{n_open}** |" in table
     assert sum(line.startswith("- {ref}`") for line in table.splitlines()) == n_open
     # the course paths cite exercises that exist
-    assert set(re.findall(r"\{ref\}`(ex-[^`]+)`", page)) <= set(exercises.labels())
+    cited = re.findall(r"\{ref\}`([^`]+)`", page)
+    assert cited and all(re.fullmatch(r"(\S+) <\1>", c) for c in cited)  # shown as the label, in the PDF too
+    assert {c.split()[0] for c in cited} <= set(exercises.labels())
 
 
 def test_cpu_needs_read_the_time_of_the_last_cpu_run(tmp_path):
@@ -253,5 +255,7 @@ def test_cpu_needs_read_the_time_of_the_last_cpu_run(tmp_path):
     target.parent.mkdir(parents=True)
     target.write_text(json.dumps(record))
     table = coursework.table_markdown(tmp_path)
-    assert "| {ref}`ex-rebound-saturation` | {doc}`rebound` | experiment | CPU: the chapter in the cpu preset (7 min in the last run) |" in table
-    assert "| {ref}`ex-resistance-steps` | {doc}`resistance` | experiment | CPU: the chapter in the cpu preset |" in table
+    assert ("| {ref}`ex-rebound-saturation <ex-rebound-saturation>` | {doc}`rebound` | experiment | "
+            "CPU: the chapter in the cpu preset (7 min in the last run) |") in table
+    assert ("| {ref}`ex-resistance-steps <ex-resistance-steps>` | {doc}`resistance` | experiment | "
+            "CPU: the chapter in the cpu preset |") in table
