@@ -144,19 +144,48 @@ def load_model(spec: str | os.PathLike, *, dtype: torch.dtype | None = None,
     return model.to(device).eval(), tokenizer
 
 
-def _load(spec: str, dtype):
+def check_spec(spec: str | os.PathLike) -> None:
+    """Raise now the one-line error that loading ``spec`` would raise later, loading and converting
+    nothing: SmolLM2 not installed, a missing ``.gguf`` file, a directory without ``config.json`` or
+    safetensors weights, a path that is none of these, a hub id neither cached nor reachable.
+    Experiments call it for every model and scorer before the first one loads."""
+    kind, where = _resolve(str(spec))
+    if kind == "dir":
+        _check_dir(where)
+    elif kind == "hub":
+        _hub_snapshot(where, download=False)
+
+
+def _resolve(spec: str) -> tuple[str, object]:
+    """What ``spec`` names: ``("gguf", file)``, ``("dir", directory)`` or ``("hub", id)``."""
     if spec == SMOLLM2:
-        return _load_dir(gguf_cache(smollm2_gguf()), dtype)
+        return "gguf", smollm2_gguf()
     path = Path(spec).expanduser()
     if spec.endswith(".gguf"):
         if not path.is_file():
             raise ElasticError(f"GGUF file {path} not found: pass an existing .gguf file or 'smollm2'")
-        return _load_dir(gguf_cache(path), dtype)
+        return "gguf", path
     if path.is_dir():
-        return _load_dir(path, dtype)
+        return "dir", path
     if path.exists() or spec.startswith((".", "/", "~")) or spec.count("/") > 1:
         raise ElasticError(f"{spec} is not a model directory, a .gguf file or a hub id: pass one of those")
-    return _load_hub(spec, dtype)
+    return "hub", spec
+
+
+def _load(spec: str, dtype):
+    kind, where = _resolve(spec)
+    if kind == "gguf":
+        return _load_dir(gguf_cache(where), dtype)
+    if kind == "dir":
+        return _load_dir(where, dtype)
+    return _load_dir(_hub_snapshot(where), dtype)
+
+
+def _check_dir(path: Path) -> None:
+    """A model or adapter directory holds what loading needs (see :func:`require_safetensors`)."""
+    if not (path / "adapter_config.json").exists() and not (path / "config.json").exists():
+        raise ElasticError(f"{path} has no config.json: pass a directory written by save_pretrained")
+    require_safetensors(path)
 
 
 def _load_dir(path: Path, dtype):
@@ -165,9 +194,7 @@ def _load_dir(path: Path, dtype):
 
     if (path / "adapter_config.json").exists():
         return _load_adapter(path, dtype)
-    if not (path / "config.json").exists():
-        raise ElasticError(f"{path} has no config.json: pass a directory written by save_pretrained")
-    require_safetensors(path)
+    _check_dir(path)
     config = AutoConfig.from_pretrained(path, trust_remote_code=False)
     if type(config) not in MODEL_FOR_CAUSAL_LM_MAPPING:
         raise ElasticError(
@@ -221,26 +248,29 @@ def _load_adapter(path: Path, dtype):
     return PeftModel.from_pretrained(base, path).merge_and_unload(), tokenizer
 
 
-def _load_hub(hub_id: str, dtype):
+def _hub_snapshot(hub_id: str, download: bool = True) -> Path | None:
+    """The local snapshot of ``hub_id``: the cached one, else (``download``) a fresh download; an
+    unreachable hub is an error either way. None when not cached and ``download`` is False."""
     from huggingface_hub import snapshot_download
 
     patterns = ["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja"]
     try:  # already in the local HF cache: no network needed
-        local = snapshot_download(hub_id, allow_patterns=patterns, local_files_only=True)
+        return Path(snapshot_download(hub_id, allow_patterns=patterns, local_files_only=True))
     except Exception:  # noqa: BLE001 - any cache miss means we need the hub
         if hub.offline() or not hub.reachable():
             raise ElasticError(
                 f"the Hugging Face hub is unreachable, so {hub_id!r} cannot be downloaded: pass a local "
                 "model directory or .gguf file instead (or 'smollm2')"
             ) from None
-        try:
-            local = snapshot_download(hub_id, allow_patterns=patterns)
-        except Exception as exc:  # noqa: BLE001 - hub errors come in many types
-            raise ElasticError(
-                f"cannot download {hub_id!r} from the hub ({type(exc).__name__}): check the id, "
-                "log in with `hf auth login` for gated models, or pass a local directory"
-            ) from exc
-    return _load_dir(Path(local), dtype)
+    if not download:
+        return None
+    try:
+        return Path(snapshot_download(hub_id, allow_patterns=patterns))
+    except Exception as exc:  # noqa: BLE001 - hub errors come in many types
+        raise ElasticError(
+            f"cannot download {hub_id!r} from the hub ({type(exc).__name__}): check the id, "
+            "log in with `hf auth login` for gated models, or pass a local directory"
+        ) from exc
 
 
 def gguf_cache(gguf_path: Path) -> Path:

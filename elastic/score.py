@@ -65,6 +65,17 @@ COST_MODEL = "PKU-Alignment/beaver-7b-v1.0-cost"
 CONVERSATION = "BEGINNING OF CONVERSATION: USER: {prompt} ASSISTANT:{response}"
 
 
+def check_scorer(spec: str) -> None:
+    """Raise now the one-line error that loading the classifier or cost model ``spec`` would raise
+    once the models are trained ("vader" and "standin" are built in and need nothing)."""
+    if spec in ("vader", "standin"):
+        return
+    where = locate(spec, repo_type="model", fix="pass a local copy of the scorer, or 'vader' (sentiment) "
+                                               "or 'standin' (cost)")
+    if Path(where).is_dir():
+        require_safetensors(where, spec)
+
+
 # --- sentiment -------------------------------------------------------------------------------------
 
 

@@ -146,35 +146,137 @@ def test_a_copied_cache_reuses_its_runs(tmp_path, monkeypatch):
     assert not list((tmp_path / "elsewhere").glob("b/*.set-aside-*"))
 
 
-BAD_SETS = {
-    "malformed YAML": ("rebound", "positive_sizes=[1,", "not valid YAML"),
-    "empty sizes": ("rebound", "positive_sizes=[]", "give at least one value"),
-    "empty model list": ("compression_prediction", "models=[]", "give at least one value"),
-    "NaN epochs": ("rebound", "num_train_epochs=.nan", "give a finite number"),
-    "zero epochs": ("rebound", "num_train_epochs=0", "epochs must be > 0"),
-    "negative epochs": ("rebound", "num_train_epochs=-1", "epochs must be > 0"),
-    "no new tokens": ("rebound", "max_new_tokens=0", "must be >= 1"),
-    "zero length": ("rebound", "max_length=0", "must be >= 1"),
-    "negative threads": ("rebound", "num_threads=-3", "0 \\(torch's default\\) or more"),
+def test_a_moved_alignment_cache_and_source_retrain_nothing(tmp_path, monkeypatch):
+    """A grid's cache and its local source, both copied elsewhere (the source under another name):
+    zero training steps and zero new cells, since the keys hold the source's content, not its path."""
+    import csv
+    import shutil
+
+    import transformers
+
+    from elastic import data
+    from elastic.experiments import rebound
+
+    first = tmp_path / "first"
+    first.mkdir()
+    with open(first / "reviews.csv", "w", newline="") as handle:
+        csv.writer(handle).writerows([("text", "label"), *((t, 1) for t in data.reviews(6, "positive", 1)),
+                                      *((t, 0) for t in data.reviews(6, "negative", 1))])
+    grid = {"datasets": ("imdb",), "models": ("tiny-1x16@40",), "positive_sizes": (4,), "negative_sizes": (2,),
+            "n_eval": 2, "max_new_tokens": 4, "max_length": 32}
+    monkeypatch.setenv("ELASTIC_RESULTS", str(tmp_path / "results"))
+    made = rebound.run(config.load("rebound", "smoke", cache_dir=str(first / "cache"),
+                                   source=str(first / "reviews.csv"), **grid))
+    moved = tmp_path / "elsewhere" / "moved"
+    shutil.copytree(first, moved)
+    (moved / "reviews.csv").rename(moved / "copy.csv")
+    log = moved / "cache" / "smoke" / "executed.log"
+    computed = log.read_text()
+    steps = []
+    original = transformers.Trainer.training_step
+    monkeypatch.setattr(transformers.Trainer, "training_step",
+                        lambda self, *a, **k: steps.append(1) or original(self, *a, **k))
+    again = rebound.run(config.load("rebound", "smoke", cache_dir=str(moved / "cache"),
+                                    source=str(moved / "copy.csv"), **grid))
+    assert steps == [] and log.read_text() == computed
+    assert again["data"] == made["data"]
+
+
+def test_a_local_file_is_keyed_by_its_content(tmp_path):
+    from elastic.experiments._alignment import content_key
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "train.csv").write_text("text,label\ngreat,1\n")
+    copy = tmp_path / "b" / "renamed.csv"
+    copy.parent.mkdir()
+    copy.write_text("text,label\ngreat,1\n")
+    assert content_key(str(tmp_path / "a" / "train.csv")) == content_key(str(copy)) != str(copy)
+    copy.write_text("text,label\ngreat,0\n")  # the same size, another label: a new key, not a stale entry
+    assert content_key(str(copy)) != content_key(str(tmp_path / "a" / "train.csv"))
+    assert content_key(str(tmp_path / "a")) != content_key(str(tmp_path / "b"))  # directories by names and bytes
+    assert content_key("stanfordnlp/imdb") == "stanfordnlp/imdb" and content_key(None) is None
+
+
+#: Bad runs of `python -m elastic run <experiment> --preset smoke --set ...`: (experiment, the
+#: --set values, where {data} is a directory of bad files (see bad_data), the error's pattern).
+BAD_RUNS = {
+    "malformed YAML": ("rebound", ["positive_sizes=[1,"], "not valid YAML"),
+    "empty sizes": ("rebound", ["positive_sizes=[]"], "give at least one value"),
+    "empty model list": ("compression_prediction", ["models=[]"], "give at least one value"),
+    "NaN epochs": ("rebound", ["num_train_epochs=.nan"], "give a finite number"),
+    "zero epochs": ("rebound", ["num_train_epochs=0"], "epochs must be > 0"),
+    "negative epochs": ("rebound", ["num_train_epochs=-1"], "epochs must be > 0"),
+    "no new tokens": ("rebound", ["max_new_tokens=0"], "must be >= 1"),
+    "zero length": ("rebound", ["max_length=0"], "must be >= 1"),
+    "negative threads": ("rebound", ["num_threads=-3"], "0 \\(torch's default\\) or more"),
+    "no layers": ("rebound", ["models=[tiny-0x32]"], r"model spec 'tiny-0x32': give at least 1 layer"),
+    "width not a multiple of the heads": ("scaling", ["size_models=[tiny-1x30, tiny-1x32]"], "positive multiple of 4"),
+    "no pre-training texts": ("ablations", ["dpo_models=[tiny@0]"], "at least 1 layer and 1 pre-training text"),
+    "tiny spec that does not parse": ("resistance", ["models=[tiny-2by64]"], "does not parse: use tiny, tiny-"),
+    "empty CSV": ("rebound", ["datasets=[imdb]", "source={data}/empty.csv"], r"empty.csv is empty: pass source="),
+    "blank CSV": ("rebound", ["datasets=[imdb]", "source={data}/blank.csv"],
+                  r"cannot read \S+blank.csv as a table \(EmptyDataError\): pass source="),
+    "garbage CSV": ("rebound", ["datasets=[imdb]", "source={data}/garbage.csv"],
+                    r"cannot read \S+garbage.csv as a table \(UnicodeDecodeError\): pass source="),
+    "CSV without rows": ("rebound", ["datasets=[imdb]", "source={data}/header.csv"], r"header.csv holds no rows: pass source="),
+    "CSV too small": ("rebound", ["datasets=[imdb]", "source={data}/small.csv"], "holds only 1: lower n"),
+    "string labels": ("rebound", ["datasets=[imdb]", "source={data}/labels.csv"],
+                      r"label 'pos' in column label is none of positive, negative: write those"),
+    "label neither 0 nor 1": ("rebound", ["datasets=[imdb]", "source={data}/label2.csv"], "label 2 in column label is none of"),
+    "missing source": ("rebound", ["datasets=[imdb]", "source={data}/missing.csv"], "no file or directory .*missing.csv"),
+    "empty directory as source": ("rebound", ["datasets=[imdb]", "source={data}/folder"],
+                                  r"could not load dataset .*folder' \(EmptyDatasetError\): pass source="),
+    "directory of garbage as source": ("resistance", ["datasets=[alpaca]", "source={data}/mixed"],
+                                       r"cannot read \S+mixed as a table \(UnicodeDecodeError\)"),
+    "directory as model": ("rebound", ["models=[tiny-1x32@200, {data}/folder]"],
+                           "folder has no config.json: pass a directory written by save_pretrained"),
+    "missing model after a tiny one": ("rebound", ["models=[tiny-1x32@200, {data}/no-such-model]"],
+                                       "no-such-model is not a model directory, a .gguf file or a hub id"),
+    "missing classifier": ("rebound", ["sentiment_model={data}/no-such-classifier"], "no file or directory .*no-such-classifier"),
+    "missing GGUF after tiny": ("compression_prediction", ["models=[tiny, {data}/model.gguf]"], r"GGUF file \S+model.gguf not found"),
+    "unwritable cache": ("rebound", ["cache_dir={data}/cache-file"],
+                         r"cannot write the cache \S+cache-file/smoke \(Not a directory\): pass cache_dir="),
 }
 
 
-@pytest.mark.parametrize("case", list(BAD_SETS))
-def test_a_bad_override_is_one_line_exit_2_and_changes_nothing(case, tmp_path, monkeypatch, capsys):
+@pytest.fixture
+def bad_data(tmp_path) -> Path:
+    data = tmp_path / "data"
+    for name, text in {"empty.csv": b"", "blank.csv": b"\n\n", "garbage.csv": bytes(range(128, 256)) * 4, "header.csv": b"text,label\n",
+                       "small.csv": b"text,label\ngreat film,1\nawful film,0\n",
+                       "labels.csv": b"text,label\ngreat film,pos\nawful film,neg\n",
+                       "label2.csv": b"text,label\ngreat film,2\nawful film,0\n",
+                       "mixed/a.csv": bytes(range(128, 256)) * 4, "cache-file": b"not a directory\n"}.items():
+        (data / name).parent.mkdir(parents=True, exist_ok=True)
+        (data / name).write_bytes(text)
+    (data / "folder").mkdir()
+    return data
+
+
+@pytest.mark.parametrize("case", list(BAD_RUNS))
+def test_a_bad_run_is_one_line_exit_2_before_any_model_loads_and_changes_nothing(case, bad_data, tmp_path,
+                                                                                 monkeypatch, capsys):
+    """Bad values, sources, models and caches: one line on stderr, exit code 2, nothing written
+    (no model trained or cached either: every source and spec is checked before the first loads)
+    and nothing changed."""
     import re
 
     from elastic.cli import main
 
-    name, override, message = BAD_SETS[case]
-    monkeypatch.setenv("ELASTIC_RESULTS", str(tmp_path))
-    (tmp_path / "smoke").mkdir()
-    earlier = tmp_path / "smoke" / f"{name}.json"
+    name, overrides, message = BAD_RUNS[case]
+    work = tmp_path / "work"  # the default cache (_build/cache/alignment) lands here
+    (work / "results" / "smoke").mkdir(parents=True)
+    earlier = work / "results" / "smoke" / f"{name}.json"
     earlier.write_text('{"kept": true}\n')
-    assert main(["run", name, "--preset", "smoke", "--set", override]) == 2
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("ELASTIC_RESULTS", str(work / "results"))
+    files = {p: p.read_bytes() for p in bad_data.rglob("*") if p.is_file()}
+    assert main(["run", name, "--preset", "smoke", "--set", *(o.format(data=bad_data) for o in overrides)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and re.search(message, err), err
-    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == [earlier.name]
+    assert [p for p in work.rglob("*") if p.is_file()] == [earlier]
     assert earlier.read_text() == '{"kept": true}\n'
+    assert {p: p.read_bytes() for p in bad_data.rglob("*") if p.is_file()} == files
 
 
 def test_a_key_given_twice_in_a_preset_is_an_error(tmp_path):

@@ -96,17 +96,35 @@ def load_table(source: str | os.PathLike, *, split: str, name: str | None = None
     the whole table and ``split`` is ignored.
     """
     import datasets
+    from datasets.exceptions import DatasetsError
 
     where = locate(source, repo_type="dataset", fix=fix)
     path = Path(where)
+    if path.is_file() and not path.stat().st_size:  # some of datasets' readers fail on these with no message
+        raise ElasticError(f"{where} is empty: {fix}")
+    quiet = path.exists() and not datasets.are_progress_bars_disabled()
+    if quiet:  # a local table takes no time to read: no bars, so that an error is the one line on stderr
+        datasets.disable_progress_bars()
     try:
         if path.is_file():
             builder = {".json": "json", ".jsonl": "json", ".csv": "csv", ".parquet": "parquet"}.get(path.suffix)
             if builder is None:
                 raise ElasticError(f"cannot read {path}: use a .json, .jsonl, .csv or .parquet file or a directory")
-            return datasets.load_dataset(builder, data_files=str(path), split="train")
-        return datasets.load_dataset(where, name, split=split)
+            table = datasets.load_dataset(builder, data_files=str(path), split="train")
+        else:
+            table = datasets.load_dataset(where, name, split=split)
     except (ConnectionError, OSError) as exc:
         raise ElasticError(f"could not load dataset {where!r} ({type(exc).__name__}): {fix}") from exc
-    except ValueError as exc:  # an unknown split or config name
+    except ValueError as exc:  # an unknown split or config name; one file's "train" split is all of it
+        if path.is_file():
+            raise ElasticError(f"{where} holds no rows: {fix}") from exc
         raise ElasticError(f"could not load split {split!r} of {where!r}: {str(exc).splitlines()[0]}") from exc
+    except DatasetsError as exc:  # an empty, garbled or mixed file: the parser's error is the cause
+        cause = exc.__cause__ or exc
+        raise ElasticError(f"cannot read {where} as a table ({type(cause).__name__}): {fix}") from exc
+    finally:
+        if quiet:
+            datasets.enable_progress_bars()
+    if not len(table):
+        raise ElasticError(f"{where} holds no rows: {fix}")
+    return table

@@ -50,15 +50,16 @@ LABELS = {
 def _columns(source, split, columns, name=None, dataset=None) -> dict[str, list]:
     """The hub-named ``columns`` of ``source`` as lists, renamed from the local form of ``dataset``
     where the copy uses one (:data:`LOCAL_FORMS`), with string labels mapped (:data:`LABELS`)."""
-    table = load_table(source, split=split, name=name, fix=_FIX.format(", ".join(columns)))
+    fix = _FIX.format(", ".join(columns))
+    table = load_table(source, split=split, name=name, fix=fix)
     local = LOCAL_FORMS.get(dataset, {})
     have = set(table.column_names)
     renames = {local[c]: c for c in columns if c not in have and local.get(c) in have}
     missing = [c for c in columns if c not in have and c not in renames.values()]
     if missing:
         also = ", ".join(local[c] for c in missing if c in local)
-        raise ElasticError(f"{source} lacks column(s) {', '.join(missing)}{f' (or {also})' if also else ''}: "
-                           f"it has {', '.join(table.column_names)}")
+        raise ElasticError(f"{source} lacks column(s) {', '.join(missing)}{f' (or {also})' if also else ''} "
+                           f"(it has {', '.join(table.column_names)}): {fix}")
     cols = table.rename_columns(renames).select_columns(list(columns)).to_dict()
     named = {hub: name for name, hub in renames.items()}
     for column in set(cols) & set(LABELS):
@@ -67,11 +68,13 @@ def _columns(source, split, columns, name=None, dataset=None) -> dict[str, list]
 
 
 def _label(value, column: str, spellings: dict, source):
-    if not isinstance(value, str):
+    """``value`` as the hub writes it (1/0 or True/False); a string by its spelling; anything else
+    (2, 0.5, an empty cell) is an error, not a label that silently counts for neither side."""
+    if not isinstance(value, str) and value in (0, 1):
         return value
     try:
         return spellings[value.strip().lower()]
-    except KeyError:
+    except (KeyError, AttributeError):
         hub = " and ".join(str(v) for v in dict.fromkeys(spellings.values()))
         raise ElasticError(f"{source}: label {value!r} in column {column} is none of {', '.join(spellings)}: "
                            f"write those (any case) or {hub} as on the hub") from None

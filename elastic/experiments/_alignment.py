@@ -27,6 +27,7 @@ import copy
 import hashlib
 import json
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +62,24 @@ LORA_TARGETS = r".*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)"
 
 TINY = re.compile(r"tiny(?:-(\d+)x(\d+))?(?:@(\d+))?$")
 TINY_DEFAULTS = (2, 64, 2000)
+#: Attention heads of every tiny model (the width must be a multiple).
+TINY_HEADS = 4
+
+
+def tiny_spec(spec: str) -> tuple[int, int, int] | None:
+    """``(layers, width, texts)`` of a tiny spec (see the module docstring); None for any other
+    spec. A spec that starts like a tiny one must parse, with a model that can exist."""
+    match = TINY.fullmatch(spec)
+    if match is None:
+        if re.match(r"tiny(?:[-@]|$)", spec) and "/" not in spec:
+            raise ElasticError(f"model spec {spec!r} does not parse: use tiny, tiny-<layers>x<width> "
+                               "or tiny-<layers>x<width>@<texts>, e.g. tiny-2x64@2000")
+        return None
+    layers, width, volume = (int(g) if g else d for g, d in zip(match.groups(), TINY_DEFAULTS))
+    if layers < 1 or volume < 1 or width < TINY_HEADS or width % TINY_HEADS:
+        raise ElasticError(f"model spec {spec!r}: give at least 1 layer and 1 pre-training text, and a width "
+                           f"that is a positive multiple of {TINY_HEADS} (the heads), e.g. tiny-1x32")
+    return layers, width, volume
 
 
 def task_of(dataset: str) -> str:
@@ -87,6 +106,24 @@ def records(dataset: str, side: str, n: int, seed: int, source: str | None = Non
     raise ElasticError(f"unknown dataset {dataset!r} (side {side}); valid datasets: {', '.join(valid)}")
 
 
+def content_key(spec: str | None):
+    """What a cache key holds for a ``source``, model or scorer: a local file or directory by the
+    sha256 of its content (file names relative to it, and bytes), so that a moved or copied copy
+    keeps its key and an edited one gets a new one; anything else (a hub id, a built-in name,
+    None) as itself."""
+    if spec is None or not Path(spec).exists():
+        return spec
+    root = Path(spec)
+    digest = hashlib.sha256()
+    for path in [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+        digest.update(b"\0")
+    return f"sha256:{digest.hexdigest()}"
+
+
 def digest(payload) -> str:
     return hashlib.sha256(json.dumps([CACHE_VERSION, payload], sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -104,6 +141,12 @@ class Store:
 
     def __init__(self, root: str | Path):
         self.root = Path(root)
+        try:  # a cache that cannot be written fails here, not after the first model has trained
+            self.root.mkdir(parents=True, exist_ok=True)
+            tempfile.TemporaryFile(dir=self.root).close()
+        except OSError as exc:
+            raise ElasticError(f"cannot write the cache {self.root} ({exc.strerror}): "
+                               "pass cache_dir=<a writable directory>") from exc
 
     def run_dir(self, payload) -> Path:
         return self.root / "runs" / digest(payload)
@@ -141,6 +184,10 @@ class AlignmentConfig(TrainerFields, ExperimentConfig):
 
     def __post_init__(self):
         super().__post_init__()
+        for name, value in self.asdict().items():
+            if name == "models" or name.endswith("_models"):
+                for spec in value:
+                    tiny_spec(spec)
         if self.sentiment_metric not in SENTIMENT_METRICS:
             raise ElasticError(f"sentiment_metric={self.sentiment_metric!r}; valid: {', '.join(SENTIMENT_METRICS)}")
         if self.n_eval < 2 or self.n_eval % 2:
@@ -157,20 +204,23 @@ class Lab:
 
         plan.check_before_load(cfg)  # a chapter that cannot fit this GPU stops before any download
         self.cfg, self.spec = cfg, model
+        # hashed once: every cache key holds it, and local files are keyed by content
+        self._key = [content_key(model), cfg.seed, cfg.preset, cfg.trainer_args(), cfg.lora_r, LORA_TARGETS,
+                     cfg.dpo_beta, content_key(cfg.source)]
         self.store = Store(Path(cfg.cache_dir) / cfg.preset)
         torch.manual_seed(cfg.seed)
-        self.lora = TINY.fullmatch(model) is None
+        self.lora = tiny_spec(model) is None
         self.base, self.tokenizer = self._base()
 
     # --- models ---------------------------------------------------------------------------------
 
     def _base(self):
-        match = TINY.fullmatch(self.spec)
-        if match is None:
+        tiny = tiny_spec(self.spec)
+        if tiny is None:
             return models.load_model(self.spec)
-        layers, width, volume = (int(g) if g else d for g, d in zip(match.groups(), TINY_DEFAULTS))
+        layers, width, volume = tiny
         tokenizer = models.byte_tokenizer()
-        model = models.tiny_model(tokenizer, n_layer=layers, d_model=width, seed=self.cfg.seed)
+        model = models.tiny_model(tokenizer, n_layer=layers, d_model=width, n_head=TINY_HEADS, seed=self.cfg.seed)
         texts = pretraining_corpus(volume, self.cfg.seed)
         # θ0 is a model of the texts, not of an alignment: a larger step and batch than fine-tuning
         args = self._args(learning_rate=3e-3, per_device_train_batch_size=16)
@@ -184,9 +234,9 @@ class Lab:
                 "logging_steps": 10_000, **overrides}
 
     def key(self) -> list:
-        """What every model derived from this θ0 depends on (part of every cache key)."""
-        c = self.cfg
-        return [self.spec, c.seed, c.preset, c.trainer_args(), c.lora_r, LORA_TARGETS, c.dpo_beta, c.source]
+        """What every model derived from this θ0 depends on (part of every cache key); local files
+        by content (:func:`content_key`), never by where they are."""
+        return self._key
 
     def trainable(self, model):
         """A copy of ``model`` to fine-tune: with fresh LoRA adapters for a pre-trained model."""
@@ -239,6 +289,20 @@ class Lab:
                                seed=self.cfg.seed)
 
 
+def preflight(cfg: AlignmentConfig, specs, scored=(), read=lambda: None) -> None:
+    """Check, before any model loads or trains, what a run will need: loadable models (``specs``)
+    and scorers (those of the ``scored`` datasets' tasks), its data (``read()`` makes the run's own
+    draws, so a bad ``source``: missing, empty, unparsable, wrong columns or labels, too small) and
+    a writable cache. A bad one stops the run while nothing is spent."""
+    for spec in dict.fromkeys(specs):
+        if tiny_spec(spec) is None:
+            models.check_spec(spec)
+    for task in dict.fromkeys(map(task_of, scored)):
+        score.check_scorer(cfg.sentiment_model if task == "sentiment" else cfg.cost_model)
+    read()
+    Store(Path(cfg.cache_dir) / cfg.preset)
+
+
 def pretraining_corpus(n: int, seed: int) -> list[str]:
     """θ0's pre-training texts: equal shares of positive and negative reviews and of safe and
     unsafe dialogues, shuffled (so θ0 has seen both sides and prefers neither)."""
@@ -273,19 +337,25 @@ class Rebound:
 
     def __init__(self, lab: Lab, dataset: str, max_size: int):
         self.lab, self.dataset, self.task = lab, dataset, task_of(dataset)
-        s = lab.cfg
-        self.pools, held_out = {}, []
-        for side in ("positive", "negative"):
-            pool = records(dataset, side, max_size + s.n_eval // 2, s.seed, s.source)
-            held_out += pool[:s.n_eval // 2]
-            self.pools[side] = pool[s.n_eval // 2:]
+        self.scorer = content_key(lab.cfg.sentiment_model if self.task == "sentiment" else lab.cfg.cost_model)
+        self.pools, held_out = self.draw(lab.cfg, dataset, max_size)
         self.prompts = [r.prompt for r in held_out]
         self.held_out_texts = [r.text for r in held_out]
 
+    @staticmethod
+    def draw(cfg: AlignmentConfig, dataset: str, max_size: int) -> tuple[dict, list]:
+        """The training pool of each side (``max_size`` records) and the held-out records
+        (``n_eval / 2`` cut off the front of each side)."""
+        pools, held_out = {}, []
+        for side in ("positive", "negative"):
+            pool = records(dataset, side, max_size + cfg.n_eval // 2, cfg.seed, cfg.source)
+            held_out += pool[:cfg.n_eval // 2]
+            pools[side] = pool[cfg.n_eval // 2:]
+        return pools, held_out
+
     def _payload(self, stages) -> list:
         c = self.lab.cfg
-        scorer = c.sentiment_model if self.task == "sentiment" else c.cost_model
-        return [self.lab.key(), self.dataset, c.n_eval, c.max_new_tokens, scorer, list(stages)]
+        return [self.lab.key(), self.dataset, c.n_eval, c.max_new_tokens, self.scorer, list(stages)]
 
     def model(self, stages):
         """θ0 after ``stages`` (each ``(method, side, n)``), training what is not cached yet."""

@@ -17,8 +17,8 @@ from tqdm.auto import tqdm
 
 from elastic import results
 from elastic.experiments import pinned_threads
-from elastic.experiments._alignment import (AlignmentConfig, Grid, Lab, Rebound, n_cells, spearman,
-                                            threshold_crossing)
+from elastic.experiments._alignment import (AlignmentConfig, Grid, Lab, Rebound, n_cells, preflight,
+                                            spearman, threshold_crossing)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,6 +41,9 @@ def run(cfg: Config) -> dict:
             "reverse": (cfg.reverse_models, Grid(cfg.dataset, *sizes, reverse=True)),
             "kl": (cfg.kl_models, Grid(cfg.kl_dataset, *sizes))}
     max_size = max((*cfg.positive_sizes, *cfg.negative_sizes))
+    datasets = (cfg.dataset, cfg.kl_dataset)
+    preflight(cfg, [spec for specs, _ in jobs.values() for spec in specs], datasets,
+              lambda: [Rebound.draw(cfg, d, max_size) for d in dict.fromkeys(datasets)])
     labs = {}  # one θ0 per model spec, shared by the three ablations
     data = {}
     with tqdm(total=sum(len(m) * n_cells(g) for m, g in jobs.values()), desc="ablation cells") as bar:

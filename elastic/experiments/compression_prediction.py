@@ -153,6 +153,11 @@ def run(cfg: Config) -> dict:
     start = time.perf_counter()
     if not 1 <= cfg.prose_chars <= len(PROSE):
         raise ElasticError(f"prose_chars={cfg.prose_chars} must lie in [1, {len(PROSE)}]")
+    from elastic.models import check_spec
+
+    for spec in cfg.models:  # all of them before the first one trains or loads
+        if spec != "tiny":
+            check_spec(spec)
     source = ZipfWords.make(cfg.vocabulary_words, cfg.zipf_exponent, cfg.seed)
     generated, source_bits = source.sample(cfg.text_words, np.random.default_rng(cfg.seed + 2))
     texts = {"prose": PROSE[:cfg.prose_chars], "generated": generated}

@@ -145,7 +145,11 @@ def _range(values) -> list:
 
 @pinned_threads
 def run(cfg: Config) -> dict:
+    from elastic.models import check_spec
+
     start = time.perf_counter()
+    if cfg.model != "tiny":
+        check_spec(cfg.model)  # before the generated trees are built, not after
     fits = [{"dataset": name, "family": family, "depth": d, **_fit(tree, cfg, cfg.seed + i)}
             for i, (name, family, d, tree) in enumerate(tqdm(_trees(cfg), desc="trees", leave=False))]
     homogeneity = _homogeneity(fits)

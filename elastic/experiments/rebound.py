@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from elastic import results
 from elastic.experiments import pinned_threads
-from elastic.experiments._alignment import AlignmentConfig, Grid, Lab, Rebound, n_cells
+from elastic.experiments._alignment import AlignmentConfig, Grid, Lab, Rebound, n_cells, preflight
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,12 +33,14 @@ class Config(AlignmentConfig):
 def run(cfg: Config) -> dict:
     start = time.perf_counter()
     grids = [Grid(d, cfg.positive_sizes, cfg.negative_sizes) for d in cfg.datasets]
+    max_size = max((*cfg.positive_sizes, *cfg.negative_sizes))
+    preflight(cfg, cfg.models, cfg.datasets, lambda: [Rebound.draw(cfg, d, max_size) for d in cfg.datasets])
     panels = []
     with tqdm(total=len(cfg.models) * sum(map(n_cells, grids)), desc="rebound cells") as bar:
         for spec in cfg.models:
             lab = Lab(cfg, spec)
             for grid in grids:
-                rebound = Rebound(lab, grid.dataset, max((*cfg.positive_sizes, *cfg.negative_sizes)))
+                rebound = Rebound(lab, grid.dataset, max_size)
                 panels.append({"model": spec, **rebound.grid(grid, bar)})
     data = {"panels": panels,
             "verdict": {"n_panels": len(panels),

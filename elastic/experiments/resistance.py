@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from elastic import results, score, train
 from elastic.experiments import pinned_threads
-from elastic.experiments._alignment import AlignmentConfig, Lab, records
+from elastic.experiments._alignment import AlignmentConfig, Lab, preflight, records
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,6 +40,7 @@ class Config(AlignmentConfig):
 def run(cfg: Config) -> dict:
     start = time.perf_counter()
     pairs = list(itertools.combinations(range(1, cfg.n_slices + 1), 2))
+    preflight(cfg, cfg.models, read=lambda: [_pool(cfg, d) for d in cfg.datasets])
     rows = []
     with tqdm(total=len(cfg.models) * len(cfg.datasets) * len(pairs), desc="resistance cells") as bar:
         for spec in cfg.models:
@@ -51,7 +52,7 @@ def run(cfg: Config) -> dict:
 
 
 def _block(cfg: Config, lab: Lab, dataset: str, pairs, bar) -> list[dict]:
-    pool = records(dataset, "positive", cfg.n_queries + cfg.n_train, cfg.seed, cfg.source)
+    pool = _pool(cfg, dataset)
     queries = [r.prompt for r in pool[:cfg.n_queries]]
     texts = [r.text for r in pool[cfg.n_queries:]]
     key = [lab.key(), "resistance", dataset, cfg.n_train, cfg.n_slices, cfg.n_queries, cfg.max_new_tokens]
@@ -83,6 +84,11 @@ def _block(cfg: Config, lab: Lab, dataset: str, pairs, bar) -> list[dict]:
         out.append(lab.store.cell("resistance", [*key, i, j], lambda: compare(i, j)))
         bar.update()
     return out
+
+
+def _pool(cfg: Config, dataset: str) -> list:
+    """The queries Q (first ``n_queries``) and the SFT records of the sliced epoch, one side only."""
+    return records(dataset, "positive", cfg.n_queries + cfg.n_train, cfg.seed, cfg.source)
 
 
 def _distances(lab: Lab, queries, target, trained, responses) -> dict:

@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from elastic import results
 from elastic.errors import ElasticError
 from elastic.experiments import pinned_threads
-from elastic.experiments._alignment import AlignmentConfig, Grid, Lab, Rebound, n_cells, spearman
+from elastic.experiments._alignment import AlignmentConfig, Grid, Lab, Rebound, n_cells, preflight, spearman
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,6 +40,9 @@ def run(cfg: Config) -> dict:
         if len(specs) != len(labels):
             raise ElasticError(f"{len(specs)} {name}_models but {len(labels)} {name}_labels: give one label per model")
     grids = [Grid(d, cfg.positive_sizes, cfg.negative_sizes) for d in cfg.datasets]
+    max_size = max((*cfg.positive_sizes, *cfg.negative_sizes))
+    preflight(cfg, [*cfg.size_models, *cfg.volume_models], cfg.datasets,
+              lambda: [Rebound.draw(cfg, d, max_size) for d in cfg.datasets])
     total = sum(len(specs) for specs, _ in series.values()) * sum(map(n_cells, grids))
     labs = {}  # a model in both series is loaded once
     data = {}
@@ -49,7 +52,7 @@ def run(cfg: Config) -> dict:
             for spec, label in zip(specs, labels):
                 lab = labs[spec] = labs.get(spec) or Lab(cfg, spec)
                 for grid in grids:
-                    rebound = Rebound(lab, grid.dataset, max((*cfg.positive_sizes, *cfg.negative_sizes)))
+                    rebound = Rebound(lab, grid.dataset, max_size)
                     panels.append({"model": spec, "label": label, **rebound.grid(grid, bar)})
             data[name] = {"labels": list(labels), "panels": panels, "verdict": trend(panels, cfg.datasets, labels)}
     return results.save("scaling", cfg, data, time.perf_counter() - start)
