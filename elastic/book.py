@@ -353,6 +353,10 @@ def build(root: Path, preset: str, output: Path, builder: str = "html") -> Path:
     """Render the staged book with warnings as errors: ``builder="html"`` into
     ``output/_build/html``, ``"pdflatex"`` into ``output/_build/latex/``:data:`PDF_NAME` (LaTeX,
     then xelatex through latexmk, whose ``-Werror`` fails on an undefined reference or citation)."""
+    missing = [tool for tool in ("xelatex", "latexmk") if builder == "pdflatex" and shutil.which(tool) is None]
+    if missing:
+        raise ElasticError(f"the PDF needs {' and '.join(missing)}, which are not installed: run `make tex` as root "
+                           "(Debian's TeX packages, listed in the Makefile) and build again")
     source = stage(root, preset)
     cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(source), "--builder", builder,
            "--path-output", str(output), "--warningiserror", "--keep-going"]

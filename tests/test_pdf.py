@@ -119,3 +119,12 @@ def test_titles_of_pages_with_numbered_statements_have_no_straight_quotes():
     for source in _sources():
         if "```{prf:" in source.read_text():
             assert not re.search(r"['\"]", _title(source)), f"{source.name}: {_title(source)}"
+
+
+def test_without_tex_the_pdf_build_is_a_one_line_error_before_staging(tmp_path, monkeypatch):
+    from elastic.errors import ElasticError
+
+    monkeypatch.setattr(shutil, "which", lambda tool: None)
+    with pytest.raises(ElasticError, match=r"^the PDF needs xelatex and latexmk, which are not installed: run `make tex`"):
+        book.build(tmp_path, "smoke", tmp_path, builder="pdflatex")
+    assert not (tmp_path / "_build").exists()
