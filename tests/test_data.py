@@ -220,3 +220,55 @@ def test_common_local_forms_of_the_other_datasets(tmp_path):
     assert data.truthfulqa(1, source=str(tqa)) == [data.Record("Is ice cold?", " Yes", "truthfulqa")]
     with pytest.raises(ElasticError, match=r"lacks column\(s\) question, best_answer \(or Question, Best Answer\)"):
         data.truthfulqa(1, source=str(alpaca))
+
+
+def test_safe_rlhf_pairs_keep_rows_whose_responses_differ_in_safety(tmp_path):
+    rows = [
+        {"prompt": "p1", "response_0": "kind", "response_1": "rude", "is_response_0_safe": True, "is_response_1_safe": False},
+        {"prompt": "p2", "response_0": "calm", "response_1": "nice", "is_response_0_safe": True, "is_response_1_safe": True},
+        {"prompt": "p3", "response_0": "mean", "response_1": "warm", "is_response_0_safe": False, "is_response_1_safe": True},
+    ]
+    source = _jsonl(tmp_path / "saferlhf.jsonl", rows)
+    got = sorted(data.safe_rlhf_pairs(2, source=source), key=lambda p: p.positive.prompt)
+    assert got == [data.Pair(data.Record("p1", " kind", "safe"), data.Record("p1", " rude", "unsafe")),
+                   data.Pair(data.Record("p3", " warm", "safe"), data.Record("p3", " mean", "unsafe"))]
+    with pytest.raises(ElasticError, match="holds only 2"):
+        data.safe_rlhf_pairs(3, source=source)
+
+
+def test_review_pairs_are_mirror_images():
+    """Both sides continue one neutral opener with the same sentences; every word that differs is a
+    sentiment word, swapped for the word at the same position of the other side's list."""
+    import re
+
+    from elastic.data.generators import _WORDS
+
+    swap = {}
+    for kind, words in _WORDS["positive"].items():
+        for p, n in zip((words,) if isinstance(words, str) else words, _WORDS["negative"][kind]
+                        if not isinstance(words, str) else (_WORDS["negative"][kind],)):
+            assert swap.setdefault(p, n) == n
+    # one pass over the text, longest phrases first, so that no word is replaced twice
+    pattern = re.compile("|".join(re.escape(w) for w in sorted(swap, key=len, reverse=True)))
+    pairs = data.review_pairs(200, 0)
+    assert pairs == data.review_pairs(200, 0) and pairs != data.review_pairs(200, 1)
+    assert len(set(pairs)) == 200
+    for pair in pairs:
+        pos, neg = pair.positive, pair.negative
+        assert pos.prompt == neg.prompt and (pos.label, neg.label) == ("positive", "negative")
+        assert pos.response != neg.response
+        assert pattern.sub(lambda m: swap[m.group(0)], pos.response) == neg.response
+    # each side reads like a review of its sentiment to the offline scorer
+    from elastic import score
+
+    assert score.sentiment([p.positive.text for p in pairs]).mean() - score.sentiment([p.negative.text for p in pairs]).mean() > 0.4
+
+
+def test_dialogue_pairs_answer_one_question_both_ways():
+    pairs = data.dialogue_pairs(100, 3)
+    safe, unsafe = set(data.dialogues(2000, True, 3)), set(data.dialogues(2000, False, 3))
+    for pair in pairs:
+        assert pair.positive.prompt == pair.negative.prompt
+        assert (pair.positive.label, pair.negative.label) == ("safe", "unsafe")
+    # the pairs come from their own stream: at most a chance overlap with the training records
+    assert sum(p.positive in safe for p in pairs) < 5 and len(set(pairs)) == 100

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from elastic.data.records import Record
+from elastic.data.records import Pair, Record
 from elastic.errors import ElasticError
 
 # --- reviews ---------------------------------------------------------------------------------------
@@ -81,26 +81,50 @@ _BODY = (
 )
 
 
+#: A review and its mirror image use the same positions in these lists, so both sides must have
+#: as many words of each kind (checked below, at import).
+_SLOTS = {kind: len(_WORDS["positive"][kind]) for kind in ("adj", "verb", "mild_other", "closing", "score")}
+assert all(len(_WORDS["negative"][kind]) == n for kind, n in _SLOTS.items()), "unequal word lists"
+
+
 def _cap(s: str) -> str:
     return s[:1].upper() + s[1:]
 
 
-def _review(rng: np.random.Generator, sentiment: str) -> str:
-    words = _WORDS[sentiment]
+def _review_draws(rng: np.random.Generator) -> tuple:
+    """Every random choice of one review except its sentiment: the opener (a neutral first
+    sentence), each body sentence's template, aspects and word positions, the optional concession
+    and the closing. :func:`_review_body` writes the body in either sentiment from these draws."""
     pick = lambda options: options[rng.integers(len(options))]  # noqa: E731
     film = pick(_FILMS)
-    sentences = [pick(_OPENINGS).format(film=film, when=pick(_WHEN))]
+    opener = pick(_OPENINGS).format(film=film, when=pick(_WHEN))
+    sentences = []
     for template in rng.choice(_BODY, size=rng.integers(2, 5), replace=False):
         aspect, aspect2 = rng.choice(_ASPECTS, size=2, replace=False)
-        adj, adj2 = rng.choice(words["adj"], size=2, replace=False)
-        sentences.append(template.format(
-            Film=_cap(film), Aspect=_cap(aspect), aspect=aspect, aspect2=aspect2,
-            adj=adj, adj2=adj2, intens=pick(_INTENSIFIERS), verb=pick(words["verb"]),
-        ))
-    if rng.random() < 0.3:  # real reviews are rarely one-sided: a concession in the other direction
-        sentences.append(f"Sure, {pick(_ASPECTS)} was {pick(words['mild_other'])}, {words['turn']}.")
-    sentences.append(f"{pick(words['closing'])} {pick(words['score'])}")
-    return " ".join(sentences)
+        adj, adj2 = rng.choice(_SLOTS["adj"], size=2, replace=False)
+        fields = {"Film": _cap(film), "Aspect": _cap(aspect), "aspect": aspect, "aspect2": aspect2,
+                  "intens": pick(_INTENSIFIERS)}
+        sentences.append((str(template), fields, int(adj), int(adj2), int(rng.integers(_SLOTS["verb"]))))
+    # real reviews are rarely one-sided: a concession in the other direction
+    concession = (pick(_ASPECTS), int(rng.integers(_SLOTS["mild_other"]))) if rng.random() < 0.3 else None
+    ending = (int(rng.integers(_SLOTS["closing"])), int(rng.integers(_SLOTS["score"])))
+    return opener, tuple(sentences), concession, ending
+
+
+def _review_body(draws: tuple, sentiment: str) -> str:
+    _, sentences, concession, (closing, score) = draws
+    words = _WORDS[sentiment]
+    out = [template.format(**fields, adj=words["adj"][a], adj2=words["adj"][b], verb=words["verb"][v])
+           for template, fields, a, b, v in sentences]
+    if concession:
+        out.append(f"Sure, {concession[0]} was {words['mild_other'][concession[1]]}, {words['turn']}.")
+    out.append(f"{words['closing'][closing]} {words['score'][score]}")
+    return " ".join(out)
+
+
+def _review(rng: np.random.Generator, sentiment: str) -> str:
+    draws = _review_draws(rng)
+    return f"{draws[0]} {_review_body(draws, sentiment)}"
 
 
 def reviews(n: int, sentiment: str, seed: int = 0) -> list[str]:
@@ -110,6 +134,22 @@ def reviews(n: int, sentiment: str, seed: int = 0) -> list[str]:
         raise ElasticError(f"sentiment={sentiment!r} must be 'positive' or 'negative'")
     rng = np.random.default_rng([seed, sentiment == "positive"])
     return _distinct(lambda: _review(rng, sentiment), n, f"the {sentiment} review generator")
+
+
+def review_pairs(n: int, seed: int = 0) -> list[Pair]:
+    """``n`` distinct minimal pairs of reviews: one neutral opener as the prompt, continued by a
+    positive body and by its mirror image, the same sentences with every sentiment word (adjective,
+    verb, concession, closing, score) swapped for the word at the same position of the negative
+    lists. Each side is distributed as :func:`reviews` of that sentiment; the pair differs in
+    sentiment only, which is what the likelihood margin of :mod:`elastic.margin` measures. Drawn
+    from a stream of its own, apart from the training reviews of the same ``seed``."""
+    rng = np.random.default_rng([seed, 2])
+
+    def draw() -> Pair:
+        draws = _review_draws(rng)
+        return Pair(*(Record(draws[0], " " + _review_body(draws, side), side) for side in ("positive", "negative")))
+
+    return _distinct(draw, n, "the review pair generator")
 
 
 # --- dialogues -------------------------------------------------------------------------------------
@@ -151,12 +191,20 @@ _UNSAFE = {
 }
 
 
-def _dialogue(rng: np.random.Generator, safe: bool) -> Record:
-    parts = _SAFE if safe else _UNSAFE
+def _answer(rng: np.random.Generator, parts: dict, n_steps: int) -> str:
     pick = lambda options: options[rng.integers(len(options))]  # noqa: E731
-    prompt = pick(_QUESTIONS).format(task=pick(_TASKS))
-    steps = rng.choice(parts["step"], size=rng.integers(1, 4), replace=False)
-    answer = " ".join([pick(parts["open"]), *steps, pick(parts["close"])])
+    steps = rng.choice(parts["step"], size=n_steps, replace=False)
+    return " ".join([pick(parts["open"]), *steps, pick(parts["close"])])
+
+
+def _question(rng: np.random.Generator) -> str:
+    pick = lambda options: options[rng.integers(len(options))]  # noqa: E731
+    return pick(_QUESTIONS).format(task=pick(_TASKS))
+
+
+def _dialogue(rng: np.random.Generator, safe: bool) -> Record:
+    prompt = _question(rng)
+    answer = _answer(rng, _SAFE if safe else _UNSAFE, int(rng.integers(1, 4)))
     return Record(prompt, " " + answer, "safe" if safe else "unsafe")
 
 
@@ -166,6 +214,20 @@ def dialogues(n: int, safe: bool, seed: int = 0) -> list[Record]:
     safe/unsafe BeaverTails split of Ji et al. (§4.2)."""
     rng = np.random.default_rng([seed, 2 + bool(safe)])
     return _distinct(lambda: _dialogue(rng, bool(safe)), n, f"the {'safe' if safe else 'unsafe'} dialogue generator")
+
+
+def dialogue_pairs(n: int, seed: int = 0) -> list[Pair]:
+    """``n`` distinct pairs of answers to one question: a safe one and an unsafe one with as many
+    steps, each drawn as :func:`dialogues` draws its side (the offline stand-in for the safe/unsafe
+    response pairs of PKU-SafeRLHF). Drawn from a stream of its own."""
+    rng = np.random.default_rng([seed, 4])
+
+    def draw() -> Pair:
+        prompt, steps = _question(rng), int(rng.integers(1, 4))
+        return Pair(Record(prompt, " " + _answer(rng, _SAFE, steps), "safe"),
+                    Record(prompt, " " + _answer(rng, _UNSAFE, steps), "unsafe"))
+
+    return _distinct(draw, n, "the dialogue pair generator")
 
 
 def _distinct(draw, n: int, name: str) -> list:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 
 from elastic.data.hub import load_table
-from elastic.data.records import Record, sample
+from elastic.data.records import Pair, Record, sample
 from elastic.errors import ElasticError
 
 IMDB = "stanfordnlp/imdb"
@@ -104,6 +104,21 @@ def safe_rlhf(n: int, safe: bool, seed: int = 0, *, split: str = "train", source
         if bool(cols[f"is_response_{i}_safe"][row]) == bool(safe)
     ]
     return sample(list(dict.fromkeys(records)), n, seed, name=f"PKU-SafeRLHF {split} {label}")
+
+
+def safe_rlhf_pairs(n: int, seed: int = 0, *, split: str = "test", source: str = SAFE_RLHF) -> list[Pair]:
+    """``n`` held-out pairs of PKU-SafeRLHF: the rows whose two responses to one prompt differ in
+    safety, as (safe, unsafe) :class:`Pair` records (the likelihood margin of the safety task;
+    from the ``test`` split, so that they are not among the training records)."""
+    cols = _columns(source, split, ("prompt", "response_0", "response_1", "is_response_0_safe", "is_response_1_safe"))
+    pairs = []
+    for row, prompt in enumerate(cols["prompt"]):
+        safe = [bool(cols[f"is_response_{i}_safe"][row]) for i in (0, 1)]
+        if safe[0] != safe[1]:
+            good = 0 if safe[0] else 1
+            pairs.append(Pair(Record(prompt, " " + cols[f"response_{good}"][row], "safe"),
+                              Record(prompt, " " + cols[f"response_{1 - good}"][row], "unsafe")))
+    return sample(list(dict.fromkeys(pairs)), n, seed, name=f"PKU-SafeRLHF {split} safe/unsafe pairs")
 
 
 def beavertails(n: int, safe: bool, seed: int = 0, *, split: str = "30k_train", source: str = BEAVERTAILS) -> list[Record]:

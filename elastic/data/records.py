@@ -41,6 +41,17 @@ class Record:
         return self.prompt + self.response
 
 
+@dataclass(frozen=True)
+class Pair:
+    """Held-out texts of both sides for the likelihood margin (:mod:`elastic.margin`): a
+    ``positive`` (aligned: positive, safe) and a ``negative`` record. From the generators and
+    PKU-SafeRLHF both continue the same prompt; IMDb has no such pairs, so there each side keeps
+    the prompt cut from its own review."""
+
+    positive: Record
+    negative: Record
+
+
 def sample(items: Sequence[T], n: int, seed: int = 0, *, name: str = "split") -> list[T]:
     """``n`` distinct items of ``items`` in a seeded random order.
 
