@@ -150,23 +150,37 @@ def cache_key(root: Path, name: str, preset: str, parameters: dict | None = None
 
 def up_to_date(root: Path, name: str, preset: str, key: str) -> bool:
     """True when the last run of ``name`` succeeded with ``key``, its executed notebook is there
-    and every results file it used still parses and was made in ``preset`` (``run --set`` writes
-    its overrides elsewhere, see :func:`elastic.results.run_dir`)."""
+    and every results file it used still parses and was made in ``preset`` with the chapter's
+    parameters (``run --set`` and papermill's ``-p`` write their overrides elsewhere, see
+    :func:`elastic.results.run_dir`, but the Python API writes where it is told)."""
     record = read_record(root, name, preset)
     return (
         record is not None and record.get("status") == "ok" and record.get("key") == key
         and (executed_dir(root, preset) / f"{name}.ipynb").exists()
-        and all(_from_preset(root / f, preset) for f in record.get("results", []))
+        and all(_made_by(root / f, preset, record.get("parameters") or {}) for f in record.get("results", []))
     )
 
 
-def _from_preset(path: Path, preset: str) -> bool:
-    """Whether the results file at ``path`` parses and was made in ``preset``."""
+def _made_by(path: Path, preset: str, parameters: dict) -> bool:
+    """Whether the results file at ``path`` parses and was made in ``preset`` with ``parameters``
+    (the chapter's, over the preset's): every config field for an experiment's file, the preset
+    for any other."""
+    from elastic import config, experiments
+
     try:
         record = json.loads(path.read_text())
-        return record["preset"] == record["provenance"]["parameters"]["preset"] == preset
+        made = record["provenance"]["parameters"]
+        if not record["preset"] == made["preset"] == preset:
+            return False
     except (OSError, ValueError, KeyError, TypeError):
         return False
+    experiment = {experiments.results_name(n): n for n in experiments.names()}.get(path.stem)
+    if experiment is None:
+        return True
+    fields = config.field_names(experiments.config_class(experiment))
+    own = config.load(experiment, preset, **{k: v for k, v in parameters.items()
+                                             if k in fields and k != "preset" and v is not None})
+    return made == results.to_jsonable(own.asdict())
 
 
 def clean_leftovers(root: Path, preset: str) -> None:

@@ -49,6 +49,33 @@ def test_a_chapter_killed_by_sigkill_runs_again_and_alone(tmp_path, monkeypatch)
     assert not list(book.executed_dir(root, "smoke").glob(".*.running.ipynb"))
 
 
+def test_a_chapter_is_stale_once_a_results_file_it_used_is_corrupt_or_another_runs(tmp_path, monkeypatch):
+    """Up to date means: an ok record with the key, and every results file it used parses and was
+    made in the preset with the chapter's own parameters."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ELASTIC_RESULTS", raising=False)
+    root = project(tmp_path, {"alpha": ""})
+    key = book.cache_key(root, "alpha", "smoke")
+    book.executed_dir(root, "smoke").mkdir(parents=True)
+    (book.executed_dir(root, "smoke") / "alpha.ipynb").write_text("{}")
+    own = experiments.module("token_tree").run(config.load("token_tree", "smoke"))
+    alpha = root / "results" / "smoke" / "alpha.json"
+    alpha.write_text(json.dumps({"preset": "smoke", "provenance": {"parameters": {"preset": "smoke"}}}))
+    used = ["results/smoke/alpha.json", "results/smoke/token_tree.json"]
+    book.record_path(root, "alpha", "smoke").write_text(json.dumps(
+        {"name": "alpha", "preset": "smoke", "key": key, "status": "ok", "parameters": {}, "results": used}))
+    assert book.up_to_date(root, "alpha", "smoke", key)
+    tree = results.path("token_tree", "smoke")
+    tree.write_text(tree.read_text().replace('"seed": 0', '"seed": 7'))  # another run of the experiment
+    assert not book.up_to_date(root, "alpha", "smoke", key)
+    tree.write_text(json.dumps(own))
+    assert book.up_to_date(root, "alpha", "smoke", key)
+    alpha.write_text(json.dumps({"preset": "cpu", "provenance": {"parameters": {"preset": "cpu"}}}))
+    assert not book.up_to_date(root, "alpha", "smoke", key)
+    alpha.write_text("{not json")
+    assert not book.up_to_date(root, "alpha", "smoke", key)
+
+
 def test_results_follow_the_umask(tmp_path):
     old = os.umask(0o022)
     try:
@@ -295,6 +322,15 @@ def test_a_corrupt_run_record_names_its_file(tmp_path):
     (tmp_path / "run.json").write_text("{not json")
     with pytest.raises(ElasticError, match=r"run.json is not a run record .*: delete that file to retrain"):
         train._read_run(tmp_path)
+
+
+def test_a_corrupt_results_file_names_itself_in_one_line(results_tmp):
+    target = results.path("rebound", "smoke")
+    target.parent.mkdir(parents=True)
+    target.write_text('{"data": [1,')
+    with pytest.raises(ElasticError, match=r"rebound.json is not valid JSON .*: delete it and rerun rebound") as info:
+        results.load("rebound", "smoke")
+    assert "\n" not in str(info.value) and str(target) in str(info.value)
 
 
 #: Provenance that differs between two runs of the same parameters: clocks and cache counters.
