@@ -4,16 +4,20 @@ each next to its baseline, with the ratio and the target, saved to ``results/ben
 1. token tree build + Huffman (:mod:`elastic.tokentree`, :mod:`elastic.coding`) against a naive
    dict trie + heapq Huffman (:mod:`benchmarks.tokentree`), for a binary and a 64-token source,
    and how the cost grows with N;
-2. the SFT step through ``elastic.train.sft`` (trl) against a minimal PyTorch loop on the same model,
-   data, batch size and optimizer (:func:`benchmarks.lifecycle.minimal_loop`), for the tiny model
-   and SmolLM2-135M + LoRA, and the achieved FLOP/s against this machine's float32 matmul peak;
+2. the SFT step through ``elastic.train.sft`` (its lean loop, and trl's Trainer for reference: the
+   path before issue 13) against a minimal PyTorch loop on the same model, batches, batch size
+   and learning rate (:func:`benchmarks.lifecycle.minimal_loop`), for the tiny model and
+   SmolLM2-135M + LoRA, and the achieved FLOP/s against this machine's float32 matmul peak (and,
+   for scale, its bf16 peak) on the same number of threads;
 3. generation, batched against one prompt at a time;
 4. per-chapter wall times of the last ``regenerate`` runs (smoke = ``make test``, cpu = ``make
    book``) and the cost of the rebound grid as the grid grows.
 
-A trl run has a fixed cost (building the Trainer, tokenizing, saving the model) besides its steps:
-the step rate is timed inside ``Trainer.train`` (optimizer set-up and steps, as in the minimal
-loop), and the whole call's rate is reported beside it.
+A run has a fixed cost (tokenizing, building a Trainer for trl, saving the model) besides its
+steps: the step rate is what the run records as the time of its steps (inside ``Trainer.train`` for
+trl), and the lean call's whole rate is reported beside it. The threads (every core unless
+``threads`` says otherwise) and the load average at the start and the end are recorded with the
+figures, since the machine may be shared.
 """
 
 from __future__ import annotations
@@ -33,14 +37,14 @@ from elastic.config import ExperimentConfig
 @dataclass(frozen=True, kw_only=True)
 class Config(ExperimentConfig):
     preset: str = "bench"                     #: results go to results/bench/bench.json
-    threads: int = 1                          #: torch threads (the machine is shared: 1)
+    threads: int = 0                          #: torch threads (0: every core, as a chapter alone runs)
     tree_sizes: tuple[int, ...] = (10**5, 10**6, 10**7)
     naive_max: int = 10**6                    #: largest N the naive trie is run at
     tree_repeats: int = 3                     #: runs of each side of the tree benchmark; the best counts
     matmul_n: int = 1024                      #: the peak is an n x n float32 matmul
     sft_steps: tuple[int, ...] = (32, 4)      #: steps per run: tiny model, SmolLM2
     sft_batch: int = 8
-    sft_rounds: int = 2                       #: runs of each side, alternating which goes first
+    sft_rounds: int = 3                       #: runs of each side, rotating which goes first
     smollm2: bool = True                      #: also SmolLM2-135M + LoRA (sft and generation)
     gen_prompts: int = 8
     gen_tokens: int = 16
@@ -51,8 +55,9 @@ class Config(ExperimentConfig):
 SMOKE = dict(tree_sizes=(1000, 4000), naive_max=4000, tree_repeats=1, matmul_n=128, sft_steps=(2, 1), sft_batch=2, sft_rounds=1,
              smollm2=False, gen_prompts=2, gen_tokens=2, rebound_grids=((2,),))
 
-#: Targets: token tree speed-up over the naive trie, trl step rate over the minimal loop.
-TARGETS = {"tree": 50.0, "sft": 0.9}
+#: Targets: token tree speed-up over the naive trie; elastic.train's step rate over the minimal
+#: loop, and the SmolLM2 + LoRA step's share of the float32 matmul peak.
+TARGETS = {"tree": 50.0, "sft": 0.95, "peak": 0.6}
 
 
 # --- 1. token tree ---------------------------------------------------------------------------------
@@ -69,27 +74,18 @@ def tree_bench(cfg: Config) -> dict:
 
 # --- 2. SFT step -----------------------------------------------------------------------------------
 
-def matmul_peak(n: int, repeats: int = 5) -> float:
-    """Best FLOP/s of an n x n float32 matmul (2 n^3 operations) over ``repeats`` runs."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    torch.matmul(a, b)  # warm-up
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        torch.matmul(a, b)
-        best = min(best, time.perf_counter() - start)
-    return 2 * n**3 / best
-
-
-def _batches(tokenizer, texts, batch_size) -> list[torch.Tensor]:
-    """The texts as trl tokenizes them (+ EOS), padded per batch, in order."""
-    ids = [tokenizer(t)["input_ids"] + [tokenizer.eos_token_id] for t in texts]
-    out = []
-    for i in range(0, len(ids), batch_size):
-        chunk = ids[i:i + batch_size]
-        width = max(map(len, chunk))
-        out.append(torch.tensor([s + [tokenizer.pad_token_id] * (width - len(s)) for s in chunk]))
-    return out
+def matmul_peak(n: int, repeats: int = 5, dtype=torch.float32) -> float:
+    """Best FLOP/s of an n x n matmul (2 n^3 operations) over ``repeats`` runs at each of n/4, n/2
+    and n: the ceiling a training step in that dtype is compared with."""
+    best = 0.0
+    for size in (n // 4, n // 2, n):
+        a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
+        torch.matmul(a, b)  # warm-up
+        for _ in range(repeats):
+            start = time.perf_counter()
+            torch.matmul(a, b)
+            best = max(best, 2 * size**3 / (time.perf_counter() - start))
+    return best
 
 
 def _minimal_seconds(make_model, batches, lr, pad_id) -> float:
@@ -102,67 +98,61 @@ def _minimal_seconds(make_model, batches, lr, pad_id) -> float:
 
 
 def _sft_seconds(make_model, tokenizer, texts, args) -> tuple[float, float]:
-    """(seconds inside ``Trainer.train``, seconds of the whole call) of one ``elastic.train.sft``:
-    the first holds the optimizer and the steps, as the minimal loop does; the second adds building
-    the Trainer, tokenizing and saving."""
-    import transformers
+    """(seconds of the steps, seconds of the whole call) of one ``elastic.train.sft``: the first is
+    what the run records in its ``run.json`` (the lean loop's steps, or the time inside
+    ``Trainer.train`` for trl), the second adds the set-up, the tokenizing and the saving."""
+    import json
+    from pathlib import Path
 
     from elastic import train
 
-    inner, original = [], transformers.Trainer.train
-
-    def timed(self, *a, **kw):
-        start = time.perf_counter()
-        try:
-            return original(self, *a, **kw)
-        finally:
-            inner.append(time.perf_counter() - start)
-
     model = make_model()
-    transformers.Trainer.train = timed
-    try:
-        with tempfile.TemporaryDirectory() as out:
-            start = time.perf_counter()
-            train.sft(model, tokenizer, texts, output_dir=out, args=args)
-            return inner[0], time.perf_counter() - start
-    finally:
-        transformers.Trainer.train = original
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        train.sft(model, tokenizer, texts, output_dir=out, args=args)
+        whole = time.perf_counter() - start
+        return json.loads((Path(out) / "run.json").read_text())["seconds"], whole
 
 
 def sft_bench(label, make_model, tokenizer, cfg: Config, k: int, preset_args: dict, lora: bool) -> dict:
-    """k steps of batch ``cfg.sft_batch`` through trl and through the minimal loop, in
-    ``cfg.sft_rounds`` rounds that alternate which goes first; the best round of each counts (the
-    least disturbed by other processes on a shared machine)."""
+    """k steps of batch ``cfg.sft_batch`` through ``elastic.train.sft`` (the lean loop, and trl for
+    reference) and through the minimal loop, in ``cfg.sft_rounds`` rounds that rotate which goes
+    first; the best round of each counts (the least disturbed by other processes on a shared
+    machine). All three see the same batches: the texts in order (``train_sampling_strategy:
+    sequential``), padded as the lean loop pads them."""
     from benchmarks.sft_throughput import texts as make_texts
+    from elastic import train
 
     bs = cfg.sft_batch
     texts = make_texts(k * bs)
-    # the same batch size, optimizer (AdamW, no weight decay), learning rate and texts on both
-    # sides; trl shuffles them, which changes no cost as the texts have near-equal lengths
     args = {**preset_args, "per_device_train_batch_size": bs, "gradient_accumulation_steps": 1,
-            "num_train_epochs": 1, "weight_decay": 0.0, "disable_tqdm": True, "logging_steps": 10**6,
-            "save_strategy": "no"}
-    batches = _batches(tokenizer, texts, bs)
+            "num_train_epochs": 1, "disable_tqdm": True, "logging_steps": 10**6, "save_strategy": "no",
+            "train_sampling_strategy": "sequential"}
+    ids, labels = train.Examples.of(tokenizer, texts).truncated(args["max_length"])
+    batches = [train.batch(ids[i:i + bs], labels[i:i + bs], tokenizer.pad_token_id, "cpu")["input_ids"]
+               for i in range(0, len(ids), bs)]
     tokens = sum(int((b != tokenizer.pad_token_id).sum()) - len(b) for b in batches)  # predicted tokens
-    sft_s, whole_s, minimal_s = [], [], []
+    seconds = {"lean": [], "lean_whole_call": [], "trl": [], "minimal": []}
+    sides = ["lean", "minimal", "trl"]
     for r in range(cfg.sft_rounds):
-        for side in ("sft", "minimal") if r % 2 == 0 else ("minimal", "sft"):
-            if side == "sft":
-                inner, whole = _sft_seconds(make_model, tokenizer, texts, args)
-                sft_s.append(inner)
-                whole_s.append(whole)
+        for side in sides[r % 3:] + sides[:r % 3]:
+            if side == "minimal":
+                seconds["minimal"].append(_minimal_seconds(make_model, batches, args["learning_rate"],
+                                                           tokenizer.pad_token_id))
             else:
-                minimal_s.append(_minimal_seconds(make_model, batches, args["learning_rate"], tokenizer.pad_token_id))
+                steps_s, whole_s = _sft_seconds(make_model, tokenizer, texts, {**args, "backend": side})
+                seconds[side].append(steps_s)
+                if side == "lean":
+                    seconds["lean_whole_call"].append(whole_s)
     n_params = sum(p.numel() for p in make_model().parameters())
-    sft_rate, minimal_rate = tokens / min(sft_s), tokens / min(minimal_s)
+    rate = {side: tokens / min(s) for side, s in seconds.items()}
     # 6 N per token for a full step; with LoRA the frozen weights get no weight gradient: 4 N
     flops_per_token = (4 if lora else 6) * n_params
     return {"label": label, "params": n_params, "steps": k, "batch": bs, "tokens": tokens,
-            "sft_s": sft_s, "sft_whole_call_s": whole_s, "minimal_s": minimal_s,
-            "sft_tokens_per_s": sft_rate, "minimal_tokens_per_s": minimal_rate,
-            "sft_whole_call_tokens_per_s": tokens / min(whole_s),
-            "ratio": sft_rate / minimal_rate, "flops_per_token": flops_per_token,
-            "sft_flops": flops_per_token * sft_rate, "minimal_flops": flops_per_token * minimal_rate}
+            "seconds": seconds, **{f"{side}_tokens_per_s": r for side, r in rate.items()},
+            "ratio": rate["lean"] / rate["minimal"], "trl_ratio": rate["trl"] / rate["minimal"],
+            "flops_per_token": flops_per_token,
+            **{f"{side}_flops": flops_per_token * rate[side] for side in ("lean", "trl", "minimal")}}
 
 
 # --- 3. generation ---------------------------------------------------------------------------------
@@ -241,7 +231,7 @@ def run(cfg: Config, root=".") -> dict:
 
     from elastic import config, models, train
 
-    torch.set_num_threads(cfg.threads)
+    torch.set_num_threads(cfg.threads or os.cpu_count())
     start = time.perf_counter()
     tok = models.byte_tokenizer()
 
@@ -253,6 +243,7 @@ def run(cfg: Config, root=".") -> dict:
 
     steps = [("tree", "token tree", lambda: tree_bench(cfg)),
              ("matmul_peak_flops", "matmul peak", lambda: matmul_peak(cfg.matmul_n)),
+             ("matmul_peak_bf16_flops", "bf16 matmul peak", lambda: matmul_peak(cfg.matmul_n, dtype=torch.bfloat16)),
              ("sft", "sft tiny", lambda: sft_bench("tiny model (2 layers, d=64)", tiny, tok, cfg,
                                                    cfg.sft_steps[0], config.trainer_args("smoke"), False)),
              ("generation", "generation tiny", lambda: generation_bench("tiny model", tiny(), tok, cfg))]
@@ -264,7 +255,7 @@ def run(cfg: Config, root=".") -> dict:
                    lambda: generation_bench("SmolLM2-135M", models.load_model("smollm2", device="cpu")[0], stok, cfg))]
     steps += [("chapters", "chapter times", lambda: chapter_times(Path(root))),
               ("rebound_grid", "rebound grid", lambda: rebound_growth(cfg))]
-    data = {"threads": cfg.threads, "cpu_count": os.cpu_count(), "load_average": os.getloadavg()[0],
+    data = {"threads": torch.get_num_threads(), "cpu_count": os.cpu_count(), "load_average": os.getloadavg()[0],
             "sft": [], "generation": []}
     with tqdm(steps, desc="bench", unit="figure") as bar:
         for key, name, measure in bar:
@@ -273,6 +264,7 @@ def run(cfg: Config, root=".") -> dict:
                 data[key].append(measure())
             else:
                 data[key] = measure()
+    data["load_average_end"] = os.getloadavg()[0]
     data["gpu"] = gpu_note()
     data["targets"] = TARGETS
     return results.save("bench", cfg, data, time.perf_counter() - start)

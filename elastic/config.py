@@ -75,6 +75,14 @@ class TrainerFields(Checked):
     #: None: the hardware's choice (:func:`elastic.train.default_args`: on GPUs only)
     gradient_checkpointing: bool | None = None
     bf16: bool | None = None             #: None: where :func:`elastic.models.pick_dtype` picks bf16
+    #: which implementation runs SFT: "lean" (a plain loop, one process) or "trl" (the Trainer: several
+    #: processes, DeepSpeed/FSDP); None: :func:`elastic.train.default_args`'s. DPO always runs trl.
+    backend: str | None = None
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.backend not in (None, "lean", "trl"):
+            raise ElasticError(f"parameter backend={self.backend!r}: give lean or trl")
 
     def trainer_args(self) -> dict:
         """The trainer fields to pass to :mod:`elastic.train` (those left to the hardware omitted)."""

@@ -14,9 +14,10 @@ Every stage is stored under its *stage key* (a hash of its specification and its
 weights as safetensors, metrics as JSON, both written to a temporary directory that is renamed
 into place when complete. A stage whose key is on disk is loaded, never trained again.
 
-Training uses a plain AdamW loop on :func:`elastic.models.tiny_model`: the lifecycle runs a few
-hundred short trainings, and for runs of tens of steps a trainer's per-run set-up would cost more
-than the steps (``benchmarks/lifecycle.py`` times this loop against a hand-written one).
+Training runs :func:`elastic.models.tiny_model` through :func:`elastic.train.optimizer_step`, the
+step every training run of the book takes, with the lifecycle's own optimizer and batches: it runs a
+few hundred short trainings, for which the lean loop's lack of per-run set-up matters
+(``benchmarks/lifecycle.py`` times this loop against a hand-written one).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from elastic import train as training
 from elastic.errors import ElasticError
 from elastic.results import atomic_directory
 from elastic.sources import AttributeSource
@@ -92,13 +94,10 @@ def train(model, id_batches, optimizer, *, pad_id: int) -> dict:
     losses, n_tokens = [], 0
     for ids in id_batches:
         mask = _mask(ids, pad_id)
-        labels = ids.masked_fill(mask == 0, -100)
-        loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        losses.append(loss.item())
-        n_tokens += int(mask[:, 1:].sum())
+        batch = {"input_ids": ids, "attention_mask": mask, "labels": ids.masked_fill(mask == 0, -100)}
+        loss, tokens = training.optimizer_step(model, [batch], optimizer)
+        losses.append(loss)
+        n_tokens += tokens
     model.eval()
     return {"losses": losses, "tokens": n_tokens}
 

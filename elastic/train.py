@@ -1,4 +1,5 @@
-"""Fine-tuning for §4 and Appendix C: SFT and DPO through trl, with "slices" and resumable runs.
+"""Every training run of the book goes through this module: the SFT and DPO of §4 and Appendix C,
+the pre-training of every tiny model, and the lifecycle chapter's stages.
 
 The resistance protocol of §4.1 trains θ0 for one epoch of SFT and keeps the intermediate models
 θ1, …, θn at equal fractions of that epoch ("slices"). :func:`sft` does this with ``n_slices=n``:
@@ -14,20 +15,46 @@ trainer fields in the ``shared`` section of its YAML file (:class:`elastic.confi
 the paper's optimizer and each preset's rate, batch and length); experiments pass their config's
 ``trainer_args()`` merged with their own fields.
 
-Runs are resumable: a run writes ``run.json`` (a fingerprint of its data and arguments) and Trainer
-checkpoints at every slice step and at the end of training; calling again with the same
-``output_dir`` continues from the last checkpoint, and a finished run loads its saved weights
-without training. A different run (other model config, data, or trainer fields) in the same
-directory is refused. On several processes (``accelerate launch``) the same calls train data-parallel.
+One more field, ``backend``, says which implementation runs an SFT run; both read the same fields
+and mean the same run:
+
+* ``"lean"`` (the smoke and cpu presets): a plain PyTorch loop, :func:`optimizer_step`, with trl's
+  semantics, so that a run of a few steps costs its steps and nothing else. Each text is tokenized
+  as trl's ``SFTTrainer`` prepares it (EOS appended, the prompt of a prompt/completion row masked
+  out of the loss, truncated to ``max_length``), once per pool (:class:`Examples`); batches are
+  right-padded to their longest row; each epoch is a permutation drawn from a generator seeded with
+  ``data_seed`` (else ``seed``) plus the epoch, as accelerate's seedable sampler draws it; the loss
+  is the mean over the batch's predicted tokens (over the whole accumulated batch with
+  ``gradient_accumulation_steps``); AdamW with weight decay on all but biases and norms, the
+  transformers schedule of that name, and gradient clipping at ``max_grad_norm``, as the Trainer
+  builds them. A field it does not implement is refused with the fix (``backend: trl``).
+  ``tests/test_train.py`` shows both implementations give the same loss curve.
+* ``"trl"`` (the colab and paper presets): trl's ``SFTTrainer``, for several processes
+  (``accelerate launch``), DeepSpeed ZeRO-3 / FSDP and the rest of the Trainer's options.
+
+DPO always runs through trl's ``DPOTrainer``. The lifecycle chapter's stages call
+:func:`optimizer_step` directly, with their own optimizer and batches.
+
+Runs are resumable: a run writes ``run.json`` (a fingerprint of its data and arguments) and
+checkpoints at every slice step and at ``save_steps``; calling again with the same ``output_dir``
+continues from the last checkpoint, and a finished run loads its saved weights without training.
+A different run (other model config, data, or trainer fields) in the same directory is set aside.
+A finished run's ``run.json`` also holds its loss curve, the seconds its steps took and (lean) the
+number of tokens it trained on.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
+import math
+import os
+import re
 import shutil
 import sys
+import time
 from pathlib import Path
 from typing import Sequence
 
@@ -35,13 +62,26 @@ import torch
 
 from elastic.errors import ElasticError
 from elastic.models import pick_device, pick_dtype
-from elastic.results import atomic_write_text
+from elastic.results import atomic_directory, atomic_write_text
 
 _RUN_FILE = "run.json"
 # Keys left out of a run's fingerprint: changing them does not change the trained weights.
 _COSMETIC = {"disable_tqdm", "logging_steps", "report_to", "save_total_limit", "save_strategy",
              "save_steps", "output_dir", "dataloader_num_workers"}
 _DEVICE_DEPENDENT = {"dtype", "torch_dtype", "transformers_version"}
+BACKENDS = ("lean", "trl")
+#: The fields the lean loop implements (beside the cosmetic ones); any other is refused there.
+_LEAN_FIELDS = {
+    "backend", "learning_rate", "num_train_epochs", "max_steps", "per_device_train_batch_size",
+    "gradient_accumulation_steps", "max_length", "truncation_mode", "completion_only_loss", "optim",
+    "adam_beta1", "adam_beta2", "adam_epsilon", "weight_decay", "lr_scheduler_type", "lr_scheduler_kwargs",
+    "warmup_steps", "warmup_ratio", "max_grad_norm", "seed", "data_seed", "train_sampling_strategy", "bf16",
+    "gradient_checkpointing", "use_cpu",
+}
+_LEAN_CHOICES = {"optim": ("adamw_torch", "adamw_torch_fused"), "train_sampling_strategy": ("random", "sequential"),
+                 "truncation_mode": ("keep_start", "keep_end")}
+#: Parameters the Trainer exempts from weight decay: biases and norms (``Trainer.get_decay_parameter_names``).
+_NO_DECAY = [re.compile(p) for p in (r"bias", r"layernorm", r"rmsnorm", r"(?:^|\.)norm(?:$|\.)", r"_norm(?:$|\.)")]
 
 
 def default_args(device: str | None = None) -> dict:
@@ -58,28 +98,89 @@ def default_args(device: str | None = None) -> dict:
         "bf16": pick_dtype(device) == torch.bfloat16, "gradient_checkpointing": on_gpu,
         "use_cpu": not on_gpu,
         "report_to": "none", "disable_tqdm": False, "logging_steps": 1, "save_total_limit": 1,
-        "save_strategy": "steps", "save_steps": 0.5, "seed": 0,
+        "save_strategy": "steps", "save_steps": 0.5, "seed": 0, "backend": "lean",
     }
 
 
-def sft(model, tokenizer, texts: Sequence[str] | Sequence[dict], *, output_dir: str | Path,
+@dataclasses.dataclass(frozen=True)
+class Examples:
+    """SFT rows tokenized as trl's ``SFTTrainer`` prepares them, before truncation: build them once
+    per pool of texts and slice off the first ``n`` for each run (``examples[:n]``).
+
+    ``rows`` are the rows as given (``{"text"}`` or ``{"prompt", "completion"}``; the run's
+    fingerprint reads them), ``ids`` each row's tokens with EOS appended to the text or the
+    completion, ``labels`` the same with -100 on the prompt of a prompt/completion row.
+    """
+
+    rows: tuple
+    ids: tuple
+    labels: tuple
+
+    @classmethod
+    def of(cls, tokenizer, texts: Sequence[str] | Sequence[dict]) -> "Examples":
+        if isinstance(texts, Examples):
+            return texts
+        rows = tuple({"text": t} if isinstance(t, str) else dict(t) for t in texts)
+        if not rows:
+            return cls((), (), ())
+        eos = tokenizer.eos_token
+        ended = lambda text: text if text.endswith(eos) else text + eos  # noqa: E731
+        if "prompt" in rows[0]:
+            prompts = tokenizer([r["prompt"] for r in rows])["input_ids"]
+            ids = tokenizer([r["prompt"] + ended(r["completion"]) for r in rows])["input_ids"]
+            # the completion starts where the tokenized prompt and prompt+completion part (trl's rule)
+            cut = [_common_prefix(p, i) for p, i in zip(prompts, ids)]
+            labels = [[-100] * k + i[k:] for k, i in zip(cut, ids)]
+        else:
+            ids = tokenizer([ended(r["text"]) for r in rows])["input_ids"]
+            labels = ids
+        return cls(rows, tuple(map(tuple, ids)), tuple(map(tuple, labels)))
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: slice) -> "Examples":
+        return Examples(self.rows[index], self.ids[index], self.labels[index])
+
+    def truncated(self, max_length: int | None, mode: str = "keep_start") -> tuple[list, list]:
+        """``(ids, labels)`` cut to ``max_length`` tokens, without rows left with nothing to learn."""
+        cut = slice(None) if max_length is None else slice(None, max_length) if mode == "keep_start" \
+            else slice(-max_length, None)
+        pairs = [(i[cut], l[cut]) for i, l in zip(self.ids, self.labels)]
+        pairs = [(i, l) for i, l in pairs if any(t != -100 for t in l)]
+        return [list(i) for i, _ in pairs], [list(l) for _, l in pairs]
+
+
+def _common_prefix(a, b) -> int:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return n
+
+
+def sft(model, tokenizer, texts: Sequence[str] | Sequence[dict] | Examples, *, output_dir: str | Path,
         args: dict | None = None, n_slices: int = 0, resume: bool = True):
     """One run of supervised fine-tuning (the SFT of §4.1) on ``texts``; returns the trained model.
 
-    ``texts`` are plain strings (loss on every token) or ``{"prompt", "completion"}`` dicts (loss
-    on the completion only, trl's default). ``n_slices > 0`` saves θ1..θn at equal fractions of the
-    run (see the module docstring). The model is trained in place and returned; under DeepSpeed
-    ZeRO-3 or FSDP its parameters stay sharded, so load the saved ``output_dir`` with
-    :func:`elastic.models.load_model` instead.
+    ``texts`` are plain strings (loss on every token), ``{"prompt", "completion"}`` dicts (loss
+    on the completion only, trl's default), or :class:`Examples` tokenized earlier. ``n_slices > 0``
+    saves θ1..θn at equal fractions of the run (see the module docstring). The model is trained in
+    place and returned; under DeepSpeed ZeRO-3 or FSDP its parameters stay sharded, so load the
+    saved ``output_dir`` with :func:`elastic.models.load_model` instead.
     """
-    from datasets import Dataset
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTConfig
 
-    if not texts:
+    examples = Examples.of(tokenizer, texts)
+    if not len(examples):
         raise ElasticError("sft needs at least one training text")
-    rows = [{"text": t} if isinstance(t, str) else dict(t) for t in texts]
-    return _run("sft", SFTTrainer, SFTConfig, model, tokenizer, Dataset.from_list(rows),
-                output_dir=output_dir, args=args, n_slices=n_slices, resume=resume)
+    fields, config = _fields("sft", SFTConfig, args, output_dir)
+    if fields["backend"] == "lean":
+        return _run_lean(model, tokenizer, examples, fields, config, n_slices=n_slices, resume=resume)
+    from datasets import Dataset
+    from trl import SFTTrainer
+
+    return _run_trl("sft", SFTTrainer, config, model, tokenizer, Dataset.from_list(list(examples.rows)),
+                    fields, n_slices=n_slices, resume=resume)
 
 
 def dpo(model, tokenizer, prompts: Sequence[str], chosen: Sequence[str], rejected: Sequence[str], *,
@@ -105,8 +206,9 @@ def dpo(model, tokenizer, prompts: Sequence[str], chosen: Sequence[str], rejecte
     if ref_model is None and not isinstance(model, PeftModel):
         # trl would reload the reference from model.config's hub id, which a model built in code lacks
         ref_model = copy.deepcopy(model).eval()
-    return _run("dpo", DPOTrainer, DPOConfig, model, tokenizer, data, output_dir=output_dir,
-                args=args, n_slices=n_slices, resume=resume, ref_model=ref_model)
+    fields, config = _fields("dpo", DPOConfig, args, output_dir)  # any backend: DPO runs through trl
+    return _run_trl("dpo", DPOTrainer, config, model, tokenizer, data, fields, n_slices=n_slices,
+                    resume=resume, ref_model=ref_model)
 
 
 def slice_steps(total_steps: int, n_slices: int) -> list[int]:
@@ -125,20 +227,27 @@ def slice_dirs(output_dir: str | Path) -> list[Path]:
     return sorted(dirs, key=lambda p: int(p.name.split("-")[1]))
 
 
-def _run(kind, trainer_cls, config_cls, model, tokenizer, dataset, *, output_dir, args, n_slices,
-         resume, **trainer_kwargs):
-    from transformers import TrainerCallback
-
-    output_dir = Path(output_dir)
+def _fields(kind: str, config_cls, args: dict | None, output_dir) -> tuple[dict, object]:
+    """The run's fields (defaults, then ``args``) and the trl config they make; a key that is not
+    a field of ``config_cls``, or an unknown backend, is a one-line error."""
     fields = {**default_args(), **(args or {}), "output_dir": str(output_dir)}
+    if fields["backend"] not in BACKENDS:
+        raise ElasticError(f"backend={fields['backend']!r}: give one of {', '.join(BACKENDS)}")
     try:
-        config = config_cls(**fields)
+        config = config_cls(**{k: v for k, v in fields.items() if k != "backend"})
     except TypeError as exc:
         raise ElasticError(f"bad {kind} args ({exc}): keys must be trl.{config_cls.__name__} fields") from exc
-    fingerprint = _fingerprint(kind, model, dataset, fields, n_slices)
+    return fields, config
+
+
+def _start(kind: str, model, rows, fields: dict, n_slices: int, resume: bool) -> tuple[str, dict | None, str | None]:
+    """``(fingerprint, record, checkpoint)`` of a run about to start in ``fields["output_dir"]``: the
+    finished run's record if it is this run (and ``resume``), else the checkpoint to resume from.
+    A different run found there (other model, data or args) is set aside with its trained weights."""
+    output_dir = Path(fields["output_dir"])
+    fingerprint = _fingerprint(kind, model, rows, fields, n_slices)
     record = _read_run(output_dir)
     if record and record["fingerprint"] != fingerprint:
-        # Another model, data or args made it: keep its trained weights beside, and train afresh.
         aside = output_dir.with_name(f"{output_dir.name}.set-aside-{record['fingerprint'][:12]}")
         shutil.rmtree(aside, ignore_errors=True)
         output_dir.rename(aside)
@@ -146,8 +255,219 @@ def _run(kind, trainer_cls, config_cls, model, tokenizer, dataset, *, output_dir
               f"set aside as {aside}", file=sys.stderr)
         record = None
     if record and record.get("done") and resume:
-        return _load_weights(model, output_dir)
+        return fingerprint, record, None
     last = _last_complete_checkpoint(output_dir) if resume and output_dir.is_dir() else None
+    return fingerprint, None, last
+
+
+def _finish(kind: str, output_dir: Path, fingerprint: str, curve: dict) -> None:
+    """A run's end: optimizer states are only needed to resume, so its checkpoints go; its record
+    says it is done and keeps its loss curve."""
+    for checkpoint in output_dir.glob("checkpoint-*"):
+        shutil.rmtree(checkpoint)
+    atomic_write_text(output_dir / _RUN_FILE,
+                      json.dumps({"kind": kind, "fingerprint": fingerprint, "done": True, **curve}))
+
+
+# --- the lean loop ------------------------------------------------------------------------------------
+
+def optimizer_step(model, micro_batches: Sequence[dict], optimizer, scheduler=None, *, max_grad_norm: float = 0.0,
+                   bf16: bool = False) -> tuple[float, int]:
+    """One optimizer step on ``micro_batches`` (``input_ids``, ``attention_mask``, ``labels`` with
+    -100 where no loss); returns the loss (mean next-token cross-entropy in nats over the predicted
+    tokens of all micro-batches, before the step) and the number of those tokens.
+
+    Every training step of the book runs here: the lean SFT loop's and the lifecycle's. One
+    micro-batch takes the model's own mean loss; several are weighted by their share of the
+    predicted tokens, as the Trainer's gradient accumulation does.
+    """
+    counts = [int((b["labels"][:, 1:] != -100).sum()) for b in micro_batches]
+    total = sum(counts)
+    device = next(model.parameters()).device
+    loss_sum = 0.0
+    for batch in micro_batches:
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            if len(micro_batches) == 1:
+                loss = model(**batch).loss
+            else:
+                loss = model(**batch, num_items_in_batch=total).loss
+        loss.backward()
+        loss_sum += loss.item()
+    if max_grad_norm > 0:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+    optimizer.step()
+    if scheduler is not None:
+        scheduler.step()
+    optimizer.zero_grad(set_to_none=True)
+    return loss_sum, total
+
+
+def adamw(model, config) -> torch.optim.AdamW:
+    """AdamW as the Trainer builds it from ``config`` (a trl config): the trainable parameters,
+    weight decay on all but biases and norms, the config's betas and epsilon."""
+    norms = {f"{name}.{p}" if name else p for name, module in model.named_modules()
+             if isinstance(module, torch.nn.LayerNorm) for p, _ in module.named_parameters(recurse=False)}
+    decay, rest = [], []
+    for name, param in model.named_parameters():
+        if param.requires_grad:
+            exempt = name in norms or any(p.search(name.lower()) for p in _NO_DECAY)
+            (rest if exempt else decay).append(param)
+    groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": rest, "weight_decay": 0.0}]
+    fused = {"fused": True} if _value(config.optim) == "adamw_torch_fused" else {}
+    return torch.optim.AdamW(groups, lr=config.learning_rate, betas=(config.adam_beta1, config.adam_beta2),
+                             eps=config.adam_epsilon, **fused)
+
+
+def batch(ids: list[list[int]], labels: list[list[int]], pad_id: int, device) -> dict:
+    """Rows right-padded to the longest: ``input_ids`` (pad id), ``attention_mask``, ``labels`` (-100)."""
+    width = max(map(len, ids))
+    out = torch.full((len(ids), width), pad_id, dtype=torch.long)
+    target = torch.full((len(ids), width), -100, dtype=torch.long)
+    mask = torch.zeros((len(ids), width), dtype=torch.long)
+    for row, (i, l) in enumerate(zip(ids, labels)):
+        out[row, :len(i)], target[row, :len(l)], mask[row, :len(i)] = torch.tensor(i), torch.tensor(l), 1
+    return {"input_ids": out.to(device), "attention_mask": mask.to(device), "labels": target.to(device)}
+
+
+def schedule(n_rows: int, config) -> list[list[list[int]]]:
+    """The rows of every optimizer step: a list of micro-batches (lists of row indices) per step.
+
+    ``ceil(num_train_epochs x steps per epoch)`` steps, or ``max_steps``; each epoch a permutation
+    from a generator seeded with ``data_seed`` (else ``seed``) plus the epoch (accelerate's seedable
+    sampler), or the rows in order for ``train_sampling_strategy="sequential"``; an epoch's last
+    step may hold fewer micro-batches, its last micro-batch fewer rows (no row is dropped).
+    """
+    size, accum = config.per_device_train_batch_size, config.gradient_accumulation_steps
+    per_epoch = math.ceil(n_rows / size)
+    updates = max(per_epoch // accum + int(per_epoch % accum > 0), 1)
+    total = config.max_steps if config.max_steps > 0 else math.ceil(config.num_train_epochs * updates)
+    seed = config.data_seed if config.data_seed is not None else config.seed
+    steps, epoch = [], 0
+    while len(steps) < total:
+        if _value(config.train_sampling_strategy) == "sequential":
+            order = list(range(n_rows))
+        else:
+            order = torch.randperm(n_rows, generator=torch.Generator().manual_seed(seed + epoch)).tolist()
+        micro = [order[i:i + size] for i in range(0, n_rows, size)]
+        steps += [micro[i:i + accum] for i in range(0, len(micro), accum)]
+        epoch += 1
+    return steps[:total]
+
+
+def _check_lean(fields: dict, config) -> None:
+    unknown = sorted(set(fields) - _LEAN_FIELDS - _COSMETIC)
+    if unknown:
+        raise ElasticError(f"the lean trainer does not implement {', '.join(unknown)}: set backend: trl to use them")
+    for name, valid in _LEAN_CHOICES.items():
+        if _value(getattr(config, name)) not in valid:
+            raise ElasticError(f"the lean trainer does not implement {name}={_value(getattr(config, name))}: "
+                               f"use one of {', '.join(valid)} or set backend: trl")
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise ElasticError("the lean trainer runs in one process: set backend: trl for accelerate launch")
+
+
+def _value(option):
+    """The string of a transformers option (its enums are ``str`` subclasses whose ``str()`` is not the value)."""
+    return getattr(option, "value", option)
+
+
+def _run_lean(model, tokenizer, examples: Examples, fields: dict, config, *, n_slices: int, resume: bool):
+    from transformers import get_scheduler
+
+    _check_lean(fields, config)
+    output_dir = Path(fields["output_dir"])
+    fingerprint, record, last = _start("sft", model, examples.rows, fields, n_slices, resume)
+    if record:
+        return _load_weights(model, output_dir)
+    ids, labels = examples.truncated(config.max_length, _value(config.truncation_mode))
+    if not ids:
+        raise ElasticError(f"max_length={config.max_length} leaves no text anything to learn: raise max_length")
+    if config.completion_only_loss is False:
+        labels = ids
+    steps = schedule(len(ids), config)
+    optimizer = adamw(model, config)
+    scheduler = get_scheduler(_value(config.lr_scheduler_type), optimizer,
+                              num_warmup_steps=config.get_warmup_steps(len(steps)),
+                              num_training_steps=len(steps), scheduler_specific_kwargs=config.lr_scheduler_kwargs)
+    slices = {s: k for k, s in enumerate(slice_steps(len(steps), n_slices), 1)} if n_slices else {}
+    saves = set(slices)
+    if _value(config.save_strategy) == "steps":
+        every = math.ceil(config.save_steps * len(steps)) if config.save_steps < 1 else int(config.save_steps)
+        saves |= set(range(every, len(steps), every))
+    output_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(output_dir / _RUN_FILE, json.dumps({"kind": "sft", "fingerprint": fingerprint}))
+    curve = _load_checkpoint(Path(last), model, optimizer, scheduler) if last else {"losses": [], "tokens": 0, "seconds": 0.0}
+    device = next(model.parameters()).device
+    if config.gradient_checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=config.gradient_checkpointing_kwargs)
+    model.train()
+    for step in range(len(curve["losses"]), len(steps)):
+        start = time.perf_counter()  # the step: its batch and its update, not the saving
+        micro = [batch([ids[i] for i in rows], [labels[i] for i in rows], tokenizer.pad_token_id, device)
+                 for rows in steps[step]]
+        loss, tokens = optimizer_step(model, micro, optimizer, scheduler, max_grad_norm=config.max_grad_norm,
+                                      bf16=bool(config.bf16))
+        curve["losses"].append(loss)
+        curve["tokens"] += tokens
+        curve["seconds"] += time.perf_counter() - start
+        if step + 1 in slices:
+            _save_model(model, tokenizer, output_dir / f"slice-{slices[step + 1]}")
+        if step + 1 in saves:
+            _save_checkpoint(output_dir, step + 1, model, optimizer, scheduler, curve, int(config.save_total_limit or 0))
+    model.eval()
+    if config.gradient_checkpointing:
+        model.gradient_checkpointing_disable()
+    _save_model(model, tokenizer, output_dir)
+    _finish("sft", output_dir, fingerprint, curve)
+    return model
+
+
+def _save_model(model, tokenizer, directory: Path) -> None:
+    model.save_pretrained(directory, safe_serialization=True)
+    tokenizer.save_pretrained(directory)
+
+
+def _save_checkpoint(output_dir: Path, step: int, model, optimizer, scheduler, curve: dict, keep: int) -> None:
+    """``checkpoint-<step>``: the trainable weights (safetensors), the optimizer and schedule states
+    and the loss curve so far, written whole or not at all; only the newest ``keep`` are kept."""
+    from safetensors.torch import save_file
+
+    with atomic_directory(output_dir / f"checkpoint-{step}", marker="trainer_state.json") as tmp:
+        save_file({n: p.detach().contiguous() for n, p in model.named_parameters() if p.requires_grad},
+                  tmp / "trainable.safetensors")
+        torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, tmp / "optimizer.pt")
+        (tmp / "trainer_state.json").write_text(json.dumps({"global_step": step, **curve}))
+    if keep:
+        old = sorted(output_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))[:-keep]
+        for path in old:
+            shutil.rmtree(path)
+
+
+def _load_checkpoint(path: Path, model, optimizer, scheduler) -> dict:
+    from safetensors.torch import load_file
+
+    trainable = load_file(path / "trainable.safetensors")
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for name, value in trainable.items():
+            params[name].copy_(value)
+    states = torch.load(path / "optimizer.pt", weights_only=True)  # tensors and numbers only
+    optimizer.load_state_dict(states["optimizer"])
+    scheduler.load_state_dict(states["scheduler"])
+    state = json.loads((path / "trainer_state.json").read_text())
+    return {"losses": state["losses"], "tokens": state["tokens"], "seconds": state["seconds"]}
+
+
+# --- trl ---------------------------------------------------------------------------------------------
+
+def _run_trl(kind, trainer_cls, config, model, tokenizer, dataset, fields: dict, *, n_slices, resume,
+             **trainer_kwargs):
+    from transformers import TrainerCallback
+
+    output_dir = Path(fields["output_dir"])
+    fingerprint, record, last = _start(kind, model, dataset.to_list(), fields, n_slices, resume)
+    if record:
+        return _load_weights(model, output_dir)
 
     class Slices(TrainerCallback):
         """Save θk after its step and force a Trainer checkpoint there, so a resumed run keeps it."""
@@ -171,11 +491,10 @@ def _run(kind, trainer_cls, config_cls, model, tokenizer, dataset, *, output_dir
     trainer.save_model(str(output_dir))
     trainer.accelerator.wait_for_everyone()
     if trainer.is_world_process_zero():
-        # optimizer states are only needed to resume; a finished run keeps its models
-        for checkpoint in output_dir.glob("checkpoint-*"):
-            shutil.rmtree(checkpoint)
-        atomic_write_text(output_dir / _RUN_FILE,
-                          json.dumps({"kind": kind, "fingerprint": fingerprint, "done": True}))
+        # the logged losses (one per logging_steps window) and the time inside Trainer.train
+        history = trainer.state.log_history
+        _finish(kind, output_dir, fingerprint, {"losses": [e["loss"] for e in history if "loss" in e],
+                                                "seconds": next(e["train_runtime"] for e in history if "train_runtime" in e)})
     _restore_forward(model)
     return model
 
@@ -210,7 +529,7 @@ def _restore_forward(model) -> None:
             module.__dict__.pop("_original_forward", None)
 
 
-def _fingerprint(kind, model, dataset, fields, n_slices) -> str:
+def _fingerprint(kind, model, rows, fields, n_slices) -> str:
     """What identifies a run: the model's config (its architecture and its parent's key), the data,
     the trainer fields that change the result, and the slices. Never where the cache lives: a
     copied or moved cache keeps its runs."""
@@ -219,7 +538,7 @@ def _fingerprint(kind, model, dataset, fields, n_slices) -> str:
     adapters = {name: {**c.to_dict(), "base_model_name_or_path": _parent_key(c.base_model_name_or_path)}
                 for name, c in getattr(model, "peft_config", {}).items()}
     fields = {k: v for k, v in fields.items() if k not in _COSMETIC}
-    payload = json.dumps([kind, config, adapters, dataset.to_list(), sorted(fields.items()), n_slices],
+    payload = json.dumps([kind, config, adapters, list(rows), sorted(fields.items()), n_slices],
                          default=_canonical, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
 

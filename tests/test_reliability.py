@@ -162,12 +162,13 @@ def test_a_copied_cache_reuses_its_runs(tmp_path, monkeypatch):
         parent = transformers.AutoModelForCausalLM.from_pretrained(cache / "base", use_safetensors=True)
         return train.sft(parent, tok, texts[:8], output_dir=cache / "child", args=args)
 
-    chain(tmp_path / "a")
-    shutil.copytree(tmp_path / "a", tmp_path / "elsewhere" / "b")
     steps = []
-    original = transformers.Trainer.training_step
-    monkeypatch.setattr(transformers.Trainer, "training_step",
-                        lambda self, *a, **k: steps.append(1) or original(self, *a, **k))
+    original = train.optimizer_step  # the smoke preset trains with the lean loop
+    monkeypatch.setattr(train, "optimizer_step", lambda *a, **k: steps.append(1) or original(*a, **k))
+    chain(tmp_path / "a")
+    assert len(steps) == 4 + 2  # 16 texts and 8 texts, 4 per step
+    shutil.copytree(tmp_path / "a", tmp_path / "elsewhere" / "b")
+    steps.clear()
     chain(tmp_path / "elsewhere" / "b")
     assert steps == []  # zero retraining: the copied runs are keyed by content, not by path
     assert not list((tmp_path / "elsewhere").glob("b/*.set-aside-*"))

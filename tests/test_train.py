@@ -98,43 +98,89 @@ class Killed(Exception):
     pass
 
 
-def test_interrupted_run_resumes_and_finished_run_is_reused(tok, tmp_path, monkeypatch):
-    reference = weights(train.sft(models.tiny_model(tok), tok, TEXTS, output_dir=tmp_path / "ref",
-                                  args=ARGS, n_slices=2))
+def _hooks(backend: str, monkeypatch):
+    """``(steps, kill, revive)`` for a backend: a list that grows by one per optimizer step trained,
+    a switch that makes the next checkpoint written the process's last, and its undo."""
+    owner = transformers.Trainer if backend == "trl" else train
+    step_name = "training_step" if backend == "trl" else "optimizer_step"
+    original_step, original_save = getattr(owner, step_name), owner._save_checkpoint
     steps = []
-    original_step = transformers.Trainer.training_step
-    original_save = transformers.Trainer._save_checkpoint
 
-    def counting_step(self, *args, **kwargs):
-        steps.append(self.state.global_step)
-        return original_step(self, *args, **kwargs)
+    def counting_step(*args, **kwargs):
+        steps.append(1)
+        return original_step(*args, **kwargs)
 
-    def save_then_die(self, *args, **kwargs):
-        original_save(self, *args, **kwargs)
-        raise Killed  # the process dies right after the checkpoint of slice 1 (step 2)
+    def save_then_die(*args, **kwargs):
+        original_save(*args, **kwargs)
+        raise Killed  # the process dies right after this checkpoint
 
-    monkeypatch.setattr(transformers.Trainer, "training_step", counting_step)
-    monkeypatch.setattr(transformers.Trainer, "_save_checkpoint", save_then_die)
+    monkeypatch.setattr(owner, step_name, counting_step)
+    return (steps, lambda: monkeypatch.setattr(owner, "_save_checkpoint", save_then_die),
+            lambda: monkeypatch.setattr(owner, "_save_checkpoint", original_save))
+
+
+@pytest.mark.parametrize("backend", train.BACKENDS)
+def test_interrupted_run_resumes_and_finished_run_is_reused(tok, tmp_path, monkeypatch, backend):
+    args = {**ARGS, "backend": backend}
+    reference = weights(train.sft(models.tiny_model(tok), tok, TEXTS, output_dir=tmp_path / "ref",
+                                  args=args, n_slices=2))
+    steps, kill, revive = _hooks(backend, monkeypatch)
+    kill()  # dies right after the checkpoint of slice 1 (step 2 of 4)
     out = tmp_path / "run"
     with pytest.raises(Killed):
-        train.sft(models.tiny_model(tok), tok, TEXTS, output_dir=out, args=ARGS, n_slices=2)
-    assert steps == [0, 1] and (out / "checkpoint-2").is_dir() and not json.loads((out / "run.json").read_text()).get("done")
+        train.sft(models.tiny_model(tok), tok, TEXTS, output_dir=out, args=args, n_slices=2)
+    assert len(steps) == 2 and (out / "checkpoint-2").is_dir() and not json.loads((out / "run.json").read_text()).get("done")
 
-    monkeypatch.setattr(transformers.Trainer, "_save_checkpoint", original_save)
+    revive()
     steps.clear()
-    resumed = train.sft(models.tiny_model(tok), tok, TEXTS, output_dir=out, args=ARGS, n_slices=2)
-    assert steps == [2, 3]  # continued from step 2, did not restart
+    resumed = train.sft(models.tiny_model(tok), tok, TEXTS, output_dir=out, args=args, n_slices=2)
+    assert len(steps) == 2  # continued from step 2, did not restart
     assert same(weights(resumed), reference)
 
     steps.clear()
-    reused = train.sft(models.tiny_model(tok, seed=5), tok, TEXTS, output_dir=out, args=ARGS, n_slices=2)
+    reused = train.sft(models.tiny_model(tok, seed=5), tok, TEXTS, output_dir=out, args=args, n_slices=2)
     assert steps == [] and same(weights(reused), reference)
 
     old = json.loads((out / "run.json").read_text())["fingerprint"]
-    train.sft(models.tiny_model(tok), tok, TEXTS[:8], output_dir=out, args=ARGS, n_slices=2)
+    train.sft(models.tiny_model(tok), tok, TEXTS[:8], output_dir=out, args=args, n_slices=2)
     aside = out.with_name(f"run.set-aside-{old[:12]}")  # kept, not deleted: another run made it
     assert json.loads((aside / "run.json").read_text())["fingerprint"] == old
     assert json.loads((out / "run.json").read_text())["fingerprint"] != old
+
+
+#: How close the two implementations' runs are: per-step loss and final weights (float32 on CPU,
+#: different kernels for the loss: trl's chunked log-softmax head against the model's own loss).
+LOSS_TOLERANCE, WEIGHT_TOLERANCE = 1e-5, 1e-4
+
+
+@pytest.mark.parametrize("rows, extra", [
+    ("texts", {}),
+    ("pairs", {"gradient_accumulation_steps": 2, "lr_scheduler_type": "linear", "warmup_steps": 1,
+               "num_train_epochs": 2.5, "weight_decay": 0.1}),
+])
+def test_lean_and_trl_give_the_same_loss_curve(tok, tmp_path, rows, extra):
+    """The same run through both implementations: shuffled epochs, padding, prompt masking,
+    accumulation, schedule, clipping and decay agree step by step, to the tolerances above."""
+    data = {"texts": [f"the cat sat on mat {i}." * (1 + i % 3) for i in range(24)],
+            "pairs": [{"prompt": f"q{i}:", "completion": " yes." * (1 + i % 2)} for i in range(24)]}[rows]
+    args = {**ARGS, "logging_steps": 1, "save_strategy": "no", **extra}
+    curves, trained = {}, {}
+    for backend in train.BACKENDS:
+        out = tmp_path / backend
+        trained[backend] = weights(train.sft(models.tiny_model(tok), tok, data, output_dir=out,
+                                             args={**args, "backend": backend}))
+        curves[backend] = json.loads((out / "run.json").read_text())["losses"]
+    lean, trl = curves["lean"], curves["trl"]
+    assert len(lean) == len(trl) == (6 if rows == "texts" else 8) and lean[-1] < lean[0] - 0.5
+    assert max(abs(a - b) for a, b in zip(lean, trl)) < LOSS_TOLERANCE
+    assert max((trained["lean"][k] - trained["trl"][k]).abs().max().item() for k in trained["lean"]) < WEIGHT_TOLERANCE
+
+
+def test_lean_trainer_refuses_what_it_does_not_implement(tok, tmp_path):
+    with pytest.raises(ElasticError, match="lean trainer does not implement packing: set backend: trl"):
+        train.sft(models.tiny_model(tok), tok, TEXTS, output_dir=tmp_path, args={**ARGS, "packing": True})
+    with pytest.raises(ElasticError, match="backend='fast': give one of lean, trl"):
+        train.sft(models.tiny_model(tok), tok, TEXTS, output_dir=tmp_path, args={**ARGS, "backend": "fast"})
 
 
 def test_lora_slices_load_back_merged_into_their_base(tok, tmp_path):

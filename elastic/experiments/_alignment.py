@@ -245,8 +245,9 @@ class Lab:
         return models.add_lora(model, lora) if self.lora else model
 
     def fit(self, parent, texts, payload, *, n_slices: int = 0):
-        """``parent`` after SFT on ``texts`` (a new model), and the run's directory; the run is
-        cached under ``payload`` (with its slices, if ``n_slices``)."""
+        """``parent`` after SFT on ``texts`` (strings or :class:`elastic.train.Examples`; a new
+        model), and the run's directory; the run is cached under ``payload`` (with its slices, if
+        ``n_slices``)."""
         out = self.store.run_dir([self.key(), payload])
         train.sft(self.trainable(parent), self.tokenizer, texts, output_dir=out, args=self._args(), n_slices=n_slices)
         return self._load(parent, out), out
@@ -339,6 +340,8 @@ class Rebound:
         self.lab, self.dataset, self.task = lab, dataset, task_of(dataset)
         self.scorer = content_key(lab.cfg.sentiment_model if self.task == "sentiment" else lab.cfg.cost_model)
         self.pools, held_out = self.draw(lab.cfg, dataset, max_size)
+        # each pool tokenized once; a stage trains on the first n of it
+        self.examples = {side: train.Examples.of(lab.tokenizer, [r.text for r in pool]) for side, pool in self.pools.items()}
         self.prompts = [r.prompt for r in held_out]
         self.held_out_texts = [r.text for r in held_out]
 
@@ -364,7 +367,7 @@ class Rebound:
             # n_eval is part of the key: the held-out prompts come off the front of each pool
             payload = ["stage", self.dataset, self.lab.cfg.n_eval, list(map(list, stages[:i + 1]))]
             if method == "sft":
-                model, _ = self.lab.fit(model, [r.text for r in self.pools[side][:n]], payload)
+                model, _ = self.lab.fit(model, self.examples[side][:n], payload)
             else:
                 # DPO towards ``side`` (chosen) over the other side (rejected), paired record by
                 # record on the chosen record's prompt: the inverse alignment of Appendix C.
