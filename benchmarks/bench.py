@@ -5,7 +5,7 @@ each next to its baseline, with the ratio and the target, saved to ``results/ben
    dict trie + heapq Huffman (:mod:`benchmarks.tokentree`), for a binary and a 64-token source,
    and how the cost grows with N;
 2. the SFT step through ``elastic.train.sft`` (its lean loop, and trl's Trainer for reference: the
-   path before issue 13) against a minimal PyTorch loop on the same model, batches, batch size
+   path every run took before) against a minimal PyTorch loop on the same model, batches, batch size
    and learning rate (:func:`benchmarks.lifecycle.minimal_loop`), for the tiny model and
    SmolLM2-135M + LoRA, and the achieved FLOP/s against this machine's float32 matmul peak (and,
    for scale, its bf16 peak) on the same number of threads;
