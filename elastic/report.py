@@ -32,7 +32,7 @@ def bench_rows(data: dict) -> list[tuple[str, str, str, str]]:
     rows = []
     targets = data["targets"]
     if "load_average_end" in data:  # a shared machine depresses every absolute figure: say how loaded
-        rows.append(("machine", f"{data['threads']} torch threads on {data['cpu_count']} cores",
+        rows.append(("machine", f"{data['threads']} torch thread(s) on {data['cpu_count']} cores",
                      f"load average {data['load_average']:.1f} at the start, {data['load_average_end']:.1f} at the end", ""))
     for source, block in data["tree"].items():
         for r in block["rows"]:
@@ -43,10 +43,11 @@ def bench_rows(data: dict) -> list[tuple[str, str, str, str]]:
             else:
                 rows.append((figure, f"{r['fast_s']:.3f} s", "naive trie not run", ""))
         rows.append((f"token tree cost growth, {source}", f"time ∝ N^{block['loglog_slope']:.2f}", "", "log-log slope"))
-    peak, threads = data["matmul_peak_flops"], data["threads"]
-    rows.append((f"float32 matmul peak ({threads} threads)", _si(peak, "FLOP/s"), "", ""))
+    peak = data["matmul_peak_flops"]
+    threads = f"{data['threads']} thread{'s' if data['threads'] != 1 else ''}"
+    rows.append((f"float32 matmul peak ({threads})", _si(peak, "FLOP/s"), "", ""))
     if "matmul_peak_bf16_flops" in data:
-        rows.append((f"bfloat16 matmul peak ({threads} threads)", _si(data["matmul_peak_bf16_flops"], "FLOP/s"), "",
+        rows.append((f"bfloat16 matmul peak ({threads})", _si(data["matmul_peak_bf16_flops"], "FLOP/s"), "",
                      f"{data['matmul_peak_bf16_flops'] / peak:.1f}× the float32 peak"))
     for r in data["sft"]:
         r = {k: float(v) if isinstance(v, str) and v in ("nan", "inf") else v for k, v in r.items()}
