@@ -83,6 +83,9 @@ def test_results_follow_the_umask(tmp_path):
         target.write_text("{}")
         results.atomic_write_text(target, "{}\n")
         assert stat.S_IMODE(target.stat().st_mode) == 0o644
+        with results.atomic_directory(tmp_path / "stage", marker="done") as tmp:  # caches: mkdtemp makes 0700
+            (tmp / "done").write_text("")
+        assert stat.S_IMODE((tmp_path / "stage").stat().st_mode) == 0o755
     finally:
         os.umask(old)
 
