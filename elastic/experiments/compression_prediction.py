@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from elastic import results
+from elastic import plan, results
 from elastic.arithmetic import decode, encode
 from elastic.config import ExperimentConfig
 from elastic.errors import ElasticError
@@ -150,6 +150,7 @@ def _arithmetic(model, tokenizer, text: str, cfg: Config, window: int | None) ->
 
 @pinned_threads
 def run(cfg: Config) -> dict:
+    plan.check_before_load(cfg)  # on a GPU too small for the models, stop before any download
     start = time.perf_counter()
     if not 1 <= cfg.prose_chars <= len(PROSE):
         raise ElasticError(f"prose_chars={cfg.prose_chars} must lie in [1, {len(PROSE)}]")

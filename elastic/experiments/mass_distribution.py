@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm.auto import tqdm
 
-from elastic import results
+from elastic import plan, results
 from elastic.config import ExperimentConfig
 from elastic.errors import ElasticError
 from elastic.experiments import pinned_threads
@@ -147,6 +147,7 @@ def _range(values) -> list:
 def run(cfg: Config) -> dict:
     from elastic.models import check_spec
 
+    plan.check_before_load(cfg)  # on a GPU too small for the model, stop before any download
     start = time.perf_counter()
     if cfg.model != "tiny":
         check_spec(cfg.model)  # before the generated trees are built, not after
