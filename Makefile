@@ -43,6 +43,7 @@ tex:
 
 # Regenerate the paired .ipynb (no outputs) from the py:percent sources.
 notebooks: $(STAMP)
+	$(BIN)/python -m elastic colab-cell
 	$(BIN)/jupytext --quiet --to ipynb notebooks/*.py
 
 $(STAMP): pyproject.toml Makefile

@@ -352,10 +352,12 @@ def stage(root: Path, preset: str) -> Path:
             raise ElasticError(f"book/status.md lacks the line {STATUS_MARKER!r} that the table replaces")
         status.write_text(text.replace(STATUS_MARKER, status_table(root, preset)))
     from elastic import coursework, plan, report
+    from elastic.data import catalog
 
     for page, marker, table in (("performance.md", report.BENCH_MARKER, report.bench_markdown),
                                 ("reproducibility.md", report.TIMES_MARKER, lambda: report.preset_times_markdown(root)),
                                 ("reproducibility.md", plan.MARKER, plan.book_markdown),
+                                ("reproducibility.md", catalog.MARKER, catalog.markdown),
                                 ("coursework.md", coursework.MARKER, lambda: coursework.table_markdown(root))):
         path = target / "book" / page
         if path.exists():

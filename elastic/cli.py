@@ -184,6 +184,28 @@ def convert_weights(args) -> int:
     return 0
 
 
+def colab_cell(args) -> int:
+    from elastic import colab
+
+    root = Path(args.root).resolve()
+    changed = colab.sync(root, check=args.check)
+    url = colab.repository_url(root)
+    if args.check and changed:
+        raise ElasticError(f"{len(changed)} notebook(s) do not install from {url}: run python -m elastic colab-cell")
+    print(f"{len(changed)} notebook(s) {'differ' if args.check else 'rewritten'}; every install cell uses {url}"
+          + (" (the placeholder: set repository.url in _config.yml)" if url == colab.PLACEHOLDER else ""))
+    return 0
+
+
+def rehearsal(args) -> int:
+    from elastic import rehearse
+
+    report = rehearse.rehearse(args.preset, args.scale, gpu=args.gpu, smoke=args.smoke,
+                               notebooks=not args.no_notebooks, root=args.root)
+    print(rehearse.summary(report))
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m elastic", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -228,6 +250,19 @@ def main(argv=None) -> int:
     conv = sub.add_parser("convert", help="convert a .bin-only checkpoint (hub id or directory) to safetensors once")
     conv.add_argument("source", help="hub id or local model directory")
     conv.set_defaults(func=convert_weights)
+    cell = sub.add_parser("colab-cell", help="write the Colab install cell of _config.yml's repository.url into every notebook")
+    cell.add_argument("--check", action="store_true", help="change nothing; fail if a notebook differs")
+    cell.add_argument("--root", default=".", help="repository root (default: current directory)")
+    cell.set_defaults(func=colab_cell)
+    rehearsing = sub.add_parser("rehearse", help="run every chapter of colab or paper on CPU against a local hub mirror")
+    rehearsing.add_argument("--preset", choices=("colab", "paper"), default="colab")
+    rehearsing.add_argument("--scale", type=int, help="divide the preset's sizes by this factor (default: colab 16, paper 64)")
+    rehearsing.add_argument("--gpu", choices=("t4", "l4", "a100", "h100"), default="a100",
+                            help="GPU class whose trainer settings the chapters use (bf16 autocast or not)")
+    rehearsing.add_argument("--smoke", action="store_true", help="every size at its floor, first model of each list")
+    rehearsing.add_argument("--no-notebooks", action="store_true", help="run the experiments, not their notebooks")
+    rehearsing.add_argument("--root", default=".", help="repository root (default: current directory)")
+    rehearsing.set_defaults(func=rehearsal)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -27,6 +27,7 @@ frozen weights need no weight gradient), generation and scoring ``2 P`` per toke
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from elastic import config as presets
@@ -306,8 +307,10 @@ def table(preset: str, gpu: str) -> str:
         if not p.models and not p.scorers:
             lines.append(f"| {p.chapter} | CPU only | | | | | yes |")
             continue
+        # the flag as code, or Markdown typesets its "--" as a dash
+        fix = re.sub(r"(--gpu \w+)", r"`\1`", p.fix.split(": use ")[1]) if not p.fits else ""
         lines.append(f"| {p.chapter} | {p.peak_bytes / GIB:.1f} GiB | {p.train_tokens:.2e} | {p.generated_tokens:.2e} "
-                     f"| {p.flops:.2e} | {p.hours:.3g} | {'yes' if p.fits else 'NO: ' + p.fix.split(': use ')[1]} |")
+                     f"| {p.flops:.2e} | {p.hours:.3g} | {'yes' if p.fits else 'NO: ' + fix} |")
     return "\n".join(lines)
 
 

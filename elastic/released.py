@@ -1,13 +1,14 @@
 """The authors' released checkpoints, scored with the book's scorers: a paper-scale rebound check
 with no training (inference only).
 
-The authors of Ji et al. published fine-tuned Llama-7B models on the hub under names of the form
-``PKU-Alignment/llama-7b-IMDB-Q1-<n1>-Q2-<n2>``; read as the rebound protocol of §4.2, ``Q1`` is
-the amount of positive IMDb data of the first stage and ``Q2`` the negative amount of the second.
-Confirmed (search tool, docs corpus, the hub page): ``PKU-Alignment/llama-7b-IMDB-Q1-1000-Q2-2000``
-exists, is tagged PyTorch and llama, and has no model card, so its weights are pickled ``.bin``
-files. No other name of the series could be confirmed in this session; :data:`CHECKPOINTS` lists
-only the confirmed one, and a reader adds others by id.
+The authors of Ji et al. published fine-tuned models on the hub under names of the form
+``PKU-Alignment/llama-7b-IMDB-Q1-<n1>-Q2-<n2>`` and ``PKU-Alignment/tinyllama-<tokens>-IMDB-Q1-<n1>``;
+read as the rebound protocol of §4.2, ``Q1`` is the amount of positive IMDb data of the first stage
+and ``Q2`` the negative amount of the second (none: the first stage alone), and ``<tokens>`` the
+pre-training volume of the TinyLlama checkpoint they started from (§4.3). Confirmed with the search
+tool on their hub pages: the four ids of :data:`CHECKPOINTS` exist, are tagged PyTorch and llama,
+and have no model card, so their weights are pickled ``.bin`` files (their file lists could not be
+seen: :mod:`elastic.data.catalog` marks the layout unconfirmed). A reader adds others by id.
 
 The loaders read safetensors only, so a ``.bin``-only checkpoint is first converted once with
 ``python -m elastic convert <id>`` (:mod:`elastic.convert`); :func:`score` then loads it like any
@@ -21,16 +22,18 @@ import re
 from elastic import data, models, score as scoring
 from elastic.errors import ElasticError
 
-CHECKPOINTS = ("PKU-Alignment/llama-7b-IMDB-Q1-1000-Q2-2000",)
-_NAME = re.compile(r".*-Q1-(\d+)-Q2-(\d+)$")
+CHECKPOINTS = ("PKU-Alignment/llama-7b-IMDB-Q1-1000-Q2-2000", "PKU-Alignment/tinyllama-1T-IMDB-Q1-2000",
+               "PKU-Alignment/tinyllama-2T-IMDB-Q1-1000", "PKU-Alignment/tinyllama-2.5T-IMDB-Q1-5000")
+_NAME = re.compile(r".*-Q1-(\d+)(?:-Q2-(\d+))?$")
 
 
 def amounts(spec: str) -> tuple[int, int]:
-    """(positive amount Q1, negative amount Q2) read from a checkpoint's name."""
+    """(positive amount Q1, negative amount Q2) read from a checkpoint's name; Q2 is 0 for a
+    checkpoint of the first stage alone."""
     match = _NAME.fullmatch(spec)
     if match is None:
-        raise ElasticError(f"{spec!r} does not end in -Q1-<n>-Q2-<n>: pass one of {', '.join(CHECKPOINTS)}")
-    return int(match[1]), int(match[2])
+        raise ElasticError(f"{spec!r} does not end in -Q1-<n>[-Q2-<n>]: pass one of {', '.join(CHECKPOINTS)}")
+    return int(match[1]), int(match[2] or 0)
 
 
 def score(spec: str, *, n_eval: int, max_new_tokens: int, sentiment_model: str, seed: int = 0,

@@ -91,8 +91,20 @@ def _compound(texts: Sequence[str]) -> np.ndarray:
     return np.array([analyzer.polarity_scores(t)["compound"] for t in texts], dtype=float)
 
 
-@functools.lru_cache(maxsize=2)
+def _hub_cache() -> str:
+    """The Hugging Face cache ids resolve in: part of the scorers' cache keys, since another cache
+    (a rehearsal's mirror) holds other files under the same id."""
+    from huggingface_hub import constants
+
+    return str(constants.HF_HUB_CACHE)
+
+
 def _classifier(source: str, device):
+    return _pipeline(source, device, _hub_cache())
+
+
+@functools.lru_cache(maxsize=2)
+def _pipeline(source: str, device, hub_cache: str):
     where = model_dir(source, fix="pass model=<a local copy of the classifier> or model='vader'")
     require_safetensors(where, source)
     from transformers import pipeline  # after locating: importing transformers is slow, failing is not
@@ -188,14 +200,15 @@ def safety_cost(
         raise ElasticError(f"{len(prompts)} prompts but {len(responses)} responses: pass one response per prompt")
     if model == "standin":
         return -_compound(responses)
-    scorer, tokenizer = _cost_model(model, dtype, device)
+    scorer, tokenizer = _cost_model(model, dtype, device, _hub_cache())
     texts = [CONVERSATION.format(prompt=p, response=r) for p, r in zip(prompts, responses)]
     costs = [scorer(ids, mask).cpu() for ids, mask, _ in _batches(tokenizer, texts, batch_size, _device(scorer))]
     return torch.cat(costs).numpy().astype(float)
 
 
 @functools.lru_cache(maxsize=1)
-def _cost_model(source, dtype, device):
+def _cost_model(source, dtype, device, hub_cache):
+    """Cached per id and hub cache, like :func:`_pipeline`."""
     return load_cost_model(source, dtype=dtype, device=device)
 
 

@@ -12,7 +12,7 @@ import nbformat
 import pytest
 import yaml
 
-from elastic import book, experiments, results
+from elastic import book, colab, experiments, results
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = book.toc_notebooks(ROOT)
@@ -45,9 +45,9 @@ def test_pair_in_sync_and_without_outputs(name):
 def test_parameters_cell_and_colab_cell(name):
     nb = jupytext.read(ROOT / "notebooks" / f"{name}.py")
     code = [c for c in nb.cells if c.cell_type == "code"]
-    assert "google.colab" in code[0].source, "the first code cell installs the library on Colab"
     repo = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
-    assert f"git+{repo}" in code[0].source
+    # the first code cell installs the library on Colab, from _config.yml's repository.url, exactly
+    assert code[0].source == colab.install_cell(repo).split("\n", 1)[1], "run python -m elastic colab-cell"
     params = [c for c in code if "parameters" in c.metadata.get("tags", [])]
     assert len(params) == 1 and re.search(r"^preset = ", params[0].source, re.M)
 

@@ -37,6 +37,7 @@ def _write_mirror(cache):
 
 def test_names_read_as_q1_q2():
     assert released.amounts(ID) == (1000, 2000)
+    assert released.amounts("PKU-Alignment/tinyllama-2.5T-IMDB-Q1-5000") == (5000, 0)  # the first stage alone
     with pytest.raises(ElasticError, match="Q1"):
         released.amounts("PKU-Alignment/beaver-7b-v1.0-cost")
 

@@ -199,3 +199,29 @@ def model(repo_id: str) -> Model:
     if repo_id not in MODELS:
         raise ElasticError(f"no catalog entry for model {repo_id!r}: add its facts to elastic/data/catalog.py")
     return MODELS[repo_id]
+
+
+#: The line of ``book/reproducibility.md`` that staging replaces with :func:`markdown`.
+MARKER = "% hub-catalog-table"
+
+
+def _files(entry: Model) -> str:
+    parts = []
+    for kind, shards in (("safetensors", entry.safetensors), ("pickled .bin", entry.bin)):
+        if shards:
+            parts.append(f"{kind} ({shards} shard{'s' if shards > 1 else ''})" if shards > 1 else kind)
+    return " + ".join(parts)
+
+
+def markdown() -> str:
+    """Every id with what the hub ships under it and where that was checked, for the book."""
+    lines = ["| hub id | what | on the hub | checked on | not confirmed |", "|---|---|---|---|---|"]
+    for entry in MODELS.values():
+        what = entry.config["architectures"][0]
+        lines.append(f"| `{entry.repo_id}` | {what}, {entry.tokenizer} | {_files(entry)} | {entry.source} | "
+                     f"{entry.note if (entry.note or not entry.confirmed) else ''} |")
+    for entry in DATASETS.values():
+        splits = "; ".join(f"{name}: {', '.join(splits)}" for name, splits in entry.files.items())
+        lines.append(f"| `{entry.repo_id}` | dataset ({', '.join(entry.columns)}) | {splits} | {entry.source} | "
+                     f"{entry.note} |")
+    return "\n".join(lines)

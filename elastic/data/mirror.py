@@ -113,12 +113,11 @@ def _save_tokenizer(tok, entry: catalog.Model, snap: Path) -> None:
 
 # --- models ------------------------------------------------------------------------------------------
 
-def stand_in_config(entry: catalog.Model, tok):
-    """The real config with its dimensions shrunk and its special-token ids those of ``tok``."""
-    from transformers import AutoConfig
-
+def stand_in_values(entry: catalog.Model, tok) -> dict:
+    """The real ``config.json`` values with the dimensions shrunk and the special-token ids those of
+    ``tok``: written as they are, so the loader converts them as it converts the real file."""
     real = entry.config
-    values = {k: v for k, v in real.items() if k != "model_type"}
+    values = dict(real)
     n_h, n_kv = real["num_attention_heads"], real.get("num_key_value_heads", real["num_attention_heads"])
     kv = HEADS if n_kv == n_h else 1 if n_kv == 1 else 2   # keep full, multi-query or grouped-query attention
     values.update(vocab_size=len(tok), hidden_size=WIDTH, intermediate_size=2 * WIDTH, num_hidden_layers=LAYERS,
@@ -131,7 +130,7 @@ def stand_in_config(entry: catalog.Model, tok):
         token_id = getattr(tok, f"{name}_token_id")
         if token_id is not None:
             values[f"{name}_token_id"] = token_id
-    return AutoConfig.for_model(real["model_type"], **values)
+    return values
 
 
 def _stand_in_weights(entry: catalog.Model, config) -> dict:
@@ -160,7 +159,9 @@ def _write_weights(snap: Path, state: dict, fmt: str, shards: int) -> None:
 
     state = {k: v.contiguous().clone() for k, v in state.items()}
     prefix, suffix = ("model", ".safetensors") if fmt == "safetensors" else ("pytorch_model", ".bin")
-    groups = np.array_split(np.array(list(state)), shards)
+    names = list(state)
+    bounds = np.linspace(0, len(names), shards + 1).round().astype(int)
+    groups = [names[a:b] for a, b in zip(bounds, bounds[1:])]  # plain str keys: a pickle of them stays plain
     weight_map = {}
     for k, keys in enumerate(groups, 1):
         name = f"{prefix}{suffix}" if shards == 1 else f"{prefix}-{k:05d}-of-{shards:05d}{suffix}"
@@ -178,10 +179,13 @@ def _write_weights(snap: Path, state: dict, fmt: str, shards: int) -> None:
 
 def write_model(cache: Path, entry: catalog.Model) -> Path:
     """The stand-in of ``entry`` in ``cache``: config, tokenizer and weights as the repo ships them."""
+    from transformers import AutoConfig
+
     snap = snapshot_dir(cache, entry.repo_id)
     tok = tokenizer(entry.tokenizer, entry.repo_id)
-    config = stand_in_config(entry, tok)
-    config.save_pretrained(snap)
+    values = stand_in_values(entry, tok)
+    (snap / "config.json").write_text(json.dumps(values, indent=2))
+    config = AutoConfig.from_pretrained(snap)
     _save_tokenizer(tok, entry, snap)
     state = _stand_in_weights(entry, config)
     for fmt, shards in (("safetensors", entry.safetensors), ("bin", entry.bin)):
@@ -344,30 +348,35 @@ def build(root: Path | None = None) -> Path:
 
 
 @contextlib.contextmanager
+def environ(**values: str):
+    """Set environment variables for the block (for this process and those it starts), then put
+    back what was there."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextlib.contextmanager
 def offline(cache: Path):
     """Point the Hugging Face libraries at ``cache`` and forbid the network for the block: in the
     environment (for child processes) and in ``huggingface_hub.constants``, which read it at import."""
     from huggingface_hub import constants
 
-    names = ("HF_HUB_CACHE", "HF_HUB_OFFLINE")
-    saved = {k: os.environ.get(k) for k in names}
-    imported = {k: getattr(constants, k) for k in names}
-    os.environ.update(HF_HUB_CACHE=str(cache), HF_HUB_OFFLINE="1")
+    imported = {k: getattr(constants, k) for k in ("HF_HUB_CACHE", "HF_HUB_OFFLINE")}
     constants.HF_HUB_CACHE, constants.HF_HUB_OFFLINE = str(cache), True
     try:
-        yield cache
+        with environ(HF_HUB_CACHE=str(cache), HF_HUB_OFFLINE="1"):
+            yield cache
     finally:
         for key, value in imported.items():
             setattr(constants, key, value)
-        _restore(saved)
-
-
-def _restore(saved: dict) -> None:
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
 
 
 class NetworkRefused(ElasticError):
@@ -392,15 +401,13 @@ def no_network(log: list | None = None):
             raise NetworkRefused(f"network access to {address} during a rehearsal: everything must come from the mirror")
         return original(sock, address)
 
-    saved = {"PYTHONPATH": os.environ.get("PYTHONPATH"), "ELASTIC_NO_NETWORK": os.environ.get("ELASTIC_NO_NETWORK")}
-    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(_GUARD_DIR), saved["PYTHONPATH"]) if p)
-    os.environ["ELASTIC_NO_NETWORK"] = "1"
+    path = os.pathsep.join(p for p in (str(_GUARD_DIR), os.environ.get("PYTHONPATH")) if p)
     socket.socket.connect = guarded
     try:
-        yield log
+        with environ(PYTHONPATH=path, ELASTIC_NO_NETWORK="1"):
+            yield log
     finally:
         socket.socket.connect = original
-        _restore(saved)
 
 
 def _loopback(host: str) -> bool:

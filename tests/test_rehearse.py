@@ -1,0 +1,92 @@
+"""The rehearsal of the GPU presets on CPU: sizes scaled by one factor, every id through the
+mirror, every chapter executed, nothing from the network, results of its own."""
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from elastic import config, rehearse, results
+from elastic.data import catalog, mirror
+
+
+def test_one_factor_with_floors_and_monotonic_lists():
+    assert rehearse._scale(200, 16, 4) == 13 and rehearse._scale(3, 16, 2) == 2
+    assert rehearse._scale((200, 500, 1000), 16, (4, 8)) == (13, 32, 63)
+    assert rehearse._scale((20, 50, 100, 200), 16, (2, 4)) == (2, 4, 7, 13)  # kept strictly increasing
+    assert rehearse._scale((20, 50, 100, 200), 64, (2, 4)) == (2, 3, 4, 5)
+    assert rehearse._scale((10 ** 6, 10 ** 5, 10 ** 4), 16, (10000, 1000, 100)) == (62500, 6250, 625)  # largest first
+
+
+def test_colab_rehearsal_values(tmp_path):
+    values = rehearse.overrides("rebound", rehearse.Settings("colab", 16), tmp_path)
+    assert values == {"positive_sizes": [13, 32, 63], "negative_sizes": [2, 4, 7, 13], "n_eval": 4, "max_length": 64,
+                      "max_new_tokens": 8, "gradient_checkpointing": True, "bf16": True,
+                      "cache_dir": str(tmp_path / "alignment")}
+    t4 = rehearse.overrides("resistance", rehearse.Settings("colab", 16, "t4"), tmp_path)
+    assert t4["bf16"] is False and t4["n_train"] == 3 * 8 * 4  # one optimizer step per slice
+    smoke = rehearse.overrides("scaling", rehearse.Settings("paper", 64, smoke=True), tmp_path)
+    assert smoke["size_models"] == ["Qwen/Qwen1.5-0.5B"] and smoke["volume_labels"] == ["0.1T"]
+    # a chapter that names no hub id runs the smoke preset's own config in a smoke rehearsal
+    cfg = config.load("mass_distribution", "colab",
+                      **rehearse.overrides("mass_distribution", rehearse.Settings("colab", 16, smoke=True), tmp_path))
+    assert cfg.asdict() == {**config.load("mass_distribution", "smoke").asdict(), "preset": "colab"}
+
+
+def test_every_preset_id_is_in_the_catalog():
+    for preset in ("colab", "paper"):
+        found = rehearse.ids(preset)
+        assert all(i in catalog.MODELS for k in ("models", "classifiers", "cost_models") for i in found[k])
+        assert set(found["datasets"]) <= set(catalog.DATASETS) and found["models"]
+
+
+def test_no_network_refuses_other_hosts_here_and_in_child_processes():
+    refused = []
+    server = socket.create_server(("127.0.0.1", 0))
+    try:
+        with mirror.no_network(refused):
+            with pytest.raises(mirror.NetworkRefused, match="everything must come from the mirror"):
+                socket.create_connection(("203.0.113.7", 443), timeout=1)  # TEST-NET-3: never reached
+            socket.create_connection(server.getsockname(), timeout=1).close()  # loopback is this machine
+            code = "import socket; socket.create_connection(('203.0.113.7', 80), timeout=1)"
+            child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    finally:
+        server.close()
+    assert refused == [("203.0.113.7", 443)]
+    assert child.returncode == 1 and "during a rehearsal" in child.stderr
+
+
+def test_gpu_settings_start(tmp_path, results_tmp, root):
+    """Gradient checkpointing with fp32 weights (T4) and with bf16 weights and autocast (L4, A100,
+    H100), at colab's batch 8 and accumulation 4, on the Qwen2.5 stand-in with LoRA."""
+    hub = mirror.build()
+    with mirror.offline(hub), mirror.no_network():
+        report = rehearse.settings_check("colab", tmp_path, root, launch=False)
+    assert report["model"] == "Qwen/Qwen2.5-0.5B" and "accelerate" not in report
+    assert [v["weights"] for k, v in report.items() if k != "model"] == ["torch.float32", "torch.bfloat16"]
+
+
+def test_smoke_rehearsal_of_both_presets(results_tmp, root):
+    """make test's rehearsal: every id of colab and paper resolved through the mirror (pickled repos
+    refused, converted, then loaded), every chapter executed, no connection attempted, and results
+    that say they are a rehearsal, away from results/<preset>/. Slow: about 4 min under load."""
+    for preset in ("colab", "paper"):
+        report = rehearse.rehearse(preset, smoke=True, gpu="t4", notebooks=False, root=root)
+        found = rehearse.ids(preset)
+        assert set(report["ids"]) >= {i for v in found.values() for i in v}
+        bin_only = {i for i in report["ids"] if i in catalog.MODELS and not catalog.MODELS[i].safetensors}
+        assert bin_only and all(report["ids"][i]["converted"] for i in bin_only)
+        assert list(report["chapters"]) == config.experiment_sections(preset)
+        assert report["refused_connections"] == []
+        out = Path(report["results"])
+        assert out.parent == results_tmp and out.name.startswith(f"rehearsal-{preset}-")
+        assert not (results_tmp / preset).exists()
+        for chapter, row in report["chapters"].items():
+            record = json.loads(Path(row["results"]).read_text())
+            assert record["provenance"]["rehearsal"] == report["settings"], chapter
+            assert Path(row["results"]).is_relative_to(out)
+        assert json.loads((out / "rehearsal.json").read_text())["settings"] == report["settings"]
+    assert results.root() == results_tmp
