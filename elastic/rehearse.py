@@ -53,8 +53,9 @@ from pathlib import Path
 from elastic import config as presets
 from elastic.errors import ElasticError
 
-#: The default factor by which each preset's sizes are divided (colab: under 30 minutes on 2 cores).
-FACTORS = {"colab": 16, "paper": 64}
+#: The default factor by which each preset's sizes are divided (chosen so that colab finishes in under 30
+#: minutes on 2 cores; the grids keep their shape, so paper, with its 9 scaling models, takes longer).
+FACTORS = {"colab": 32, "paper": 64}
 #: Fields divided by the factor: counts of samples, tokens and steps, and the LoRA rank.
 SCALED = ("n_sequences", "mixture_sizes", "small_size", "sizes", "perturbation_sizes", "n_continuations",
           "n_bootstrap", "min_tail", "train_documents", "train_steps", "coded_tokens", "text_words",
@@ -105,32 +106,23 @@ def _scale(value, factor: int, floor):
 
 def overrides(chapter: str, settings: Settings, cache: Path) -> dict:
     """The config values that differ from the preset in this rehearsal (see the module docstring)."""
-    from elastic.data import catalog
-
     cls = _config_class(chapter)
     fields = presets.field_names(cls)
     section = presets.preset_section(chapter, settings.preset)
     smoke = presets.preset_section(chapter, "smoke") if chapter in presets.experiment_sections("smoke") else {}
-    out = {}
-    if settings.smoke:
-        for name in (*_FIRST_ONLY, *_FIRST_TWO):
-            value, keep = section.get(name), 2 if name in _FIRST_TWO else 1
-            if not isinstance(value, list) or len(value) <= keep:
-                continue
-            specs = section.get(name.replace("labels", "models"), value)  # labels follow their models
-            first = next((i for i, v in enumerate(specs) if isinstance(v, str) and v in catalog.MODELS), 0)
-            out[name] = value[first:first + keep]  # a model list keeps its first hub id
-        if not _hubbed(section, out):  # nothing of the hub here: the smoke preset's own run of the chapter
-            out = {k: v for k, v in presets.load(chapter, "smoke").asdict().items() if k != "preset"}
-        if "n_slices" in fields:
+    out = _first_entries(section) if settings.smoke else {}
+    if settings.smoke and not _hubbed(section, out):  # nothing of the hub: the smoke preset's own run
+        out = {k: v for k, v in presets.load(chapter, "smoke").asdict().items() if k != "preset"}
+    else:
+        if settings.smoke and "n_slices" in fields:
             out["n_slices"] = 2
-    factor = 10 ** 9 if settings.smoke else settings.factor
-    for name in SCALED:
-        if name in section and not (settings.smoke and name in smoke and name in out and not _hubbed(section, out)):
-            floor = smoke.get(name, 1)
-            floor = tuple(floor) if isinstance(floor, list) else floor
-            value = out.get(name, section[name])
-            out[name] = _scale(tuple(value) if isinstance(value, list) else value, factor, floor)
+        factor = 10 ** 9 if settings.smoke else settings.factor
+        for name in SCALED:
+            if name in section:
+                floor = smoke.get(name, 1)
+                value = out.get(name, section[name])
+                out[name] = _scale(tuple(value) if isinstance(value, list) else value, factor,
+                                   tuple(floor) if isinstance(floor, list) else floor)
     if "n_train" in out:  # one optimizer step per slice at least
         step = section.get("per_device_train_batch_size", 1) * section.get("gradient_accumulation_steps", 1)
         out["n_train"] = max(out["n_train"], out.get("n_slices", section.get("n_slices", 3)) * step)
@@ -140,6 +132,22 @@ def overrides(chapter: str, settings: Settings, cache: Path) -> dict:
         out["cache_dir"] = str(cache / ("lifecycle" if chapter == "lifecycle" else "alignment"))
     plain = {k: _plain(v) for k, v in out.items()}
     return {k: v for k, v in plain.items() if v != _plain(section.get(k, _default(cls, k)))}
+
+
+def _first_entries(section: dict) -> dict:
+    """A smoke rehearsal's lists: the first hub id of each model list (its label with it), the first
+    dataset, prompt and size, the first two of the lifecycle grid's amounts."""
+    from elastic.data import catalog
+
+    out = {}
+    for name in (*_FIRST_ONLY, *_FIRST_TWO):
+        value, keep = section.get(name), 2 if name in _FIRST_TWO else 1
+        if not isinstance(value, list) or len(value) <= keep:
+            continue
+        specs = section.get(name.replace("labels", "models"), value)  # labels follow their models
+        first = next((i for i, v in enumerate(specs) if isinstance(v, str) and v in catalog.MODELS), 0)
+        out[name] = value[first:first + keep]
+    return out
 
 
 def _plain(value):
@@ -183,13 +191,12 @@ def _gpu_class(gpu: str):
 
 def ids(preset: str) -> dict[str, list[str]]:
     """The hub ids ``preset`` names: causal LMs, sentiment classifiers, cost models and datasets."""
-    from elastic import plan
+    from elastic import data, plan
     from elastic.data import catalog
-    from elastic.experiments._alignment import TWO_SIDED
 
     found = {"models": [], "classifiers": [], "cost_models": [], "datasets": []}
-    names = {"imdb": "stanfordnlp/imdb", "beavertails": "PKU-Alignment/BeaverTails",
-             "safe_rlhf": "PKU-Alignment/PKU-SafeRLHF", "alpaca": "tatsu-lab/alpaca", "truthfulqa": "truthfulqa/truthful_qa"}
+    names = {"imdb": data.IMDB, "beavertails": data.BEAVERTAILS, "safe_rlhf": data.SAFE_RLHF, "alpaca": data.ALPACA,
+             "truthfulqa": data.TRUTHFULQA}
     for chapter in presets.experiment_sections(preset):
         section = presets.preset_section(chapter, preset)
         for spec in plan._policies(chapter, section):
@@ -201,8 +208,7 @@ def ids(preset: str) -> dict[str, list[str]]:
         for dataset in [*section.get("datasets", []), section.get("dataset"), section.get("kl_dataset")]:
             if dataset in names:
                 found["datasets"].append(names[dataset])
-    found["datasets"].append("PKU-Alignment/PKU-SafeRLHF")  # a loader the presets do not pick by default
-    assert set(TWO_SIDED) | {"alpaca", "truthfulqa"} >= set(names)
+    found["datasets"].append(data.SAFE_RLHF)  # a loader the presets do not pick by default
     return {k: list(dict.fromkeys(v)) for k, v in found.items()}
 
 
@@ -253,10 +259,9 @@ def resolve(preset: str, sentiment_model: str) -> dict:
     for repo_id in found["cost_models"]:
         outcome = _loaded_after_conversion(repo_id, lambda r=repo_id: score.safety_cost(["hi"], [" go away"], model=r))
         report[repo_id] = {"kind": "cost model", "converted": outcome["converted"], "cost": float(outcome["value"][0])}
-    loaders = {"stanfordnlp/imdb": lambda s: data.imdb(2, "positive" if s else "negative"),
-               "PKU-Alignment/BeaverTails": lambda s: data.beavertails(2, s),
-               "PKU-Alignment/PKU-SafeRLHF": lambda s: data.safe_rlhf(2, s),
-               "tatsu-lab/alpaca": lambda s: data.alpaca(2), "truthfulqa/truthful_qa": lambda s: data.truthfulqa(2)}
+    loaders = {data.IMDB: lambda s: data.imdb(2, "positive" if s else "negative"),
+               data.BEAVERTAILS: lambda s: data.beavertails(2, s), data.SAFE_RLHF: lambda s: data.safe_rlhf(2, s),
+               data.ALPACA: lambda s: data.alpaca(2), data.TRUTHFULQA: lambda s: data.truthfulqa(2)}
     for repo_id in found["datasets"]:
         report[repo_id] = {"kind": "dataset", "samples": [str(loaders[repo_id](side)[0])[:80] for side in (True, False)]}
     for repo_id in released.CHECKPOINTS:

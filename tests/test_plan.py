@@ -134,3 +134,17 @@ def test_every_preset_id_has_sourced_facts():
             for spec in [*plan._policies(chapter, section), *plan._scorers(chapter, section)]:
                 if plan._architecture(spec)["kind"] != "cpu" and spec != "smollm2":
                     assert catalog.model(spec).source, spec
+
+
+@pytest.mark.parametrize("gpu", sorted(plan.GPUS))
+def test_dtype_and_trainer_settings_follow_the_gpu_class(monkeypatch, gpu):
+    """What the library picks on a device of each class is what the plan assumes: bf16 weights and
+    autocast where the class has bf16, fp32 on a T4, gradient checkpointing on every GPU."""
+    from elastic import models, train
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: plan.GPUS[gpu].bf16)
+    dtype = models.pick_dtype("cuda")
+    assert {torch.bfloat16: "bf16", torch.float32: "fp32"}[dtype] == plan.GPUS[gpu].dtype
+    args = train.default_args("cuda")
+    assert args["bf16"] is plan.GPUS[gpu].bf16 and args["gradient_checkpointing"] and not args["use_cpu"]
