@@ -27,7 +27,9 @@ A rehearsal runs what a reader runs on Colab or a cluster, in this order, and wr
    vocabularies, alphabets, model lists, the trainer fields. The fine-tuning chapters train with
    gradient checkpointing, and with bf16 autocast when ``--gpu`` names a class with bf16. By default
    each chapter's notebook is executed with papermill (results, figures and glued numbers, as on
-   Colab); ``notebooks=False`` calls the experiments directly.
+   Colab); ``notebooks=False`` calls the experiments directly. The mirror's datasets hold
+   :data:`elastic.data.mirror.ROWS` rows per split and side: a factor far below the default asks
+   for more, and the loader says so in one line.
 
 Results go to ``results/rehearsal-<preset>-<hash>/`` (the hash of the rehearsal's settings), never
 to ``results/<preset>/``, and each results file's provenance carries ``"rehearsal"``. Alignment
@@ -46,6 +48,7 @@ import hashlib
 import json
 import math
 import os
+import resource
 import shutil
 import time
 from pathlib import Path
@@ -413,6 +416,10 @@ def rehearse(preset: str, factor: int | None = None, *, gpu: str = "a100", smoke
             report["chapters"][chapter] = run_chapter(chapter, settings, values, root, pages)
     report["refused_connections"] = [str(a) for a in refused]
     report["seconds"] = round(time.perf_counter() - start, 1)
+    # CPU time of this process and the kernels and launches it waited for: on a machine shared with
+    # other work the wall time says little, this says what the rehearsal itself costs
+    used = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    report["cpu_seconds"] = round(sum(u.ru_utime + u.ru_stime for u in used), 1)
     report["machine"] = f"{os.cpu_count()} CPU cores, torch threads {models.torch.get_num_threads()}"
     from elastic.results import atomic_write_text
 
@@ -424,7 +431,8 @@ def summary(report: dict) -> str:
     """The report in a few lines: what ran, how long, where the results are."""
     s = report["settings"]
     lines = [f"rehearsal of {s['preset']} (sizes / {s['factor']}{', smoke' if s['smoke'] else ''}, "
-             f"trainer settings of a {s['gpu']}) in {report['seconds']:.0f} s; results in {report['results']}",
+             f"trainer settings of a {s['gpu']}) in {report['seconds']:.0f} s ({report['cpu_seconds']:.0f} s of CPU); "
+             f"results in {report['results']}",
              f"  ids: {len(report['ids'])} resolved through the mirror in {report['ids_seconds']:.0f} s "
              f"({sum(bool(v.get('converted')) for v in report['ids'].values())} converted from .bin)",
              f"  GPU settings: {report['gpu_settings_seconds']:.0f} s; accelerate: "
