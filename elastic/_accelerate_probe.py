@@ -12,7 +12,7 @@ from elastic import models, train
 torch.set_num_threads(1)
 tokenizer = models.byte_tokenizer()
 texts = [f"the cat sat on mat {i}." for i in range(8)]
-args = {"per_device_train_batch_size": 2, "max_length": 32, "learning_rate": 1e-3, "num_train_epochs": 1,
+args = {"backend": "trl", "per_device_train_batch_size": 2, "max_length": 32, "learning_rate": 1e-3, "num_train_epochs": 1,
         "disable_tqdm": True, "save_strategy": "no", "logging_steps": 10_000}
 model = train.sft(models.tiny_model(tokenizer, n_layer=1, d_model=16, n_head=2), tokenizer, texts,
                   output_dir=Path(sys.argv[1]), args=args)
