@@ -341,7 +341,7 @@ def run_chapter(chapter: str, settings: Settings, values: dict, root: Path, note
         with results.redirect(settings.preset, presets.overrides_of(chapter, cfg)):
             experiments.module(chapter).run(cfg)
             target = results.path(experiments.results_name(chapter), settings.preset)
-        figures = None
+        images = None
     else:
         import jupytext
         import papermill
@@ -357,20 +357,22 @@ def run_chapter(chapter: str, settings: Settings, values: dict, root: Path, note
         cfg = presets.load(chapter, settings.preset, **values)
         target = results.run_dir(settings.preset, presets.overrides_of(chapter, cfg)) / \
             f"{experiments.results_name(chapter)}.json"
-        figures = _figures(executed)
+        images = figures(executed)
     record = json.loads(Path(target).read_text())
     if record["provenance"].get("rehearsal") != dataclasses.asdict(settings):
         raise ElasticError(f"{target} does not carry this rehearsal's provenance")
     return {"seconds": round(time.perf_counter() - start, 1), "results": str(target), "overrides": values,
-            **({"figures": figures} if figures is not None else {})}
+            **({"figures": images} if images is not None else {})}
 
 
-def _figures(executed: Path) -> int:
-    """How many images the executed notebook holds (its glued figures)."""
+def figures(executed: Path) -> int:
+    """How many images the executed notebook holds: shown ones (``image/png``) and glued ones, which
+    myst-nb records as ``application/papermill.record/image/png`` for the page to place."""
     import nbformat
 
     nb = nbformat.read(executed, as_version=4)
-    return sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
+    return sum(any(key.endswith("image/png") for key in o.get("data", {}))
+               for c in nb.cells for o in c.get("outputs", []))
 
 
 def rehearse(preset: str, factor: int | None = None, *, gpu: str = "a100", smoke: bool = False,

@@ -90,3 +90,15 @@ def test_smoke_rehearsal_of_both_presets(results_tmp, root):
             assert Path(row["results"]).is_relative_to(out)
         assert json.loads((out / "rehearsal.json").read_text())["settings"] == report["settings"]
     assert results.root() == results_tmp
+
+
+def test_glued_and_shown_figures_are_counted(tmp_path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(outputs=[
+        nbformat.v4.new_output("display_data", data={"application/papermill.record/image/png": "iVBO"}),
+        nbformat.v4.new_output("display_data", data={"image/png": "iVBO", "text/plain": "<Figure>"}),
+        nbformat.v4.new_output("display_data", data={"application/papermill.record/text/markdown": "0.5"})])]
+    nbformat.write(nb, tmp_path / "x.ipynb")
+    assert rehearse.figures(tmp_path / "x.ipynb") == 2
