@@ -2,7 +2,12 @@
 *Language Models Resist Alignment: Evidence From Data Compression*.
 
 Modules are named after the paper's concepts; each docstring names the definition it implements.
-Nothing here touches the network at import time.
+Nothing here touches the network at import time; importing it silences the libraries' progress
+bars unless ``ELASTIC_VERBOSE=1`` (:mod:`elastic.progress`).
 """
 
 __version__ = "0.1.0"
+
+from elastic import progress as _progress
+
+_progress.quiet_libraries()  # before transformers, datasets or the hub is imported: their bars off

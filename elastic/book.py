@@ -27,7 +27,7 @@ from pathlib import Path
 
 import yaml
 
-from elastic import results
+from elastic import progress, results
 from elastic.config import PRESET_DIR
 from elastic.errors import ElasticError
 
@@ -376,6 +376,8 @@ def build(root: Path, preset: str, output: Path, builder: str = "html") -> Path:
     source = stage(root, preset)
     cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(source), "--builder", builder,
            "--path-output", str(output), "--warningiserror", "--keep-going"]
+    if not progress.verbose():
+        cmd.append("--quiet")  # sphinx's status lines (its reading/writing progress); warnings stay
     done = subprocess.run(cmd, cwd=root, env={**os.environ, "LATEXMKOPTS": "-Werror"})
     if done.returncode != 0:
         raise ElasticError(f"jupyter-book build --builder {builder} failed (exit {done.returncode}): see the messages above")

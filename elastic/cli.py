@@ -263,7 +263,14 @@ def main(argv=None) -> int:
     rehearsing.add_argument("--no-notebooks", action="store_true", help="run the experiments, not their notebooks")
     rehearsing.add_argument("--root", default=".", help="repository root (default: current directory)")
     rehearsing.set_defaults(func=rehearsal)
+    for command in (regen, benchmark, one, rehearsing):
+        command.add_argument("--verbose", action="store_true",
+                             help="let transformers, datasets, the hub and trl print their own progress bars and logs")
     args = parser.parse_args(argv)
+    if getattr(args, "verbose", False):
+        from elastic import progress
+
+        progress.set_verbose(True)  # this process and the kernels it starts
     try:
         return args.func(args)
     except ElasticError as exc:

@@ -344,7 +344,7 @@ def generate(model, tokenizer, prompts: Sequence[str], *, max_new_tokens: int = 
     tokenizer's chat template (instruct models); the responses collected in §4.1 and scored in §4.2
     are continuations of these prompts.
     """
-    from tqdm.auto import tqdm
+    from elastic import progress
 
     if chat and not tokenizer.chat_template:
         raise ElasticError("chat=True needs a tokenizer with a chat template: pass chat=False")
@@ -361,7 +361,7 @@ def generate(model, tokenizer, prompts: Sequence[str], *, max_new_tokens: int = 
     torch.manual_seed(seed)
     outputs = []
     try:
-        for start in tqdm(range(0, len(texts), batch_size), desc="generate", disable=len(texts) <= batch_size):
+        for start in progress.inner(range(0, len(texts), batch_size), desc="generate"):
             batch = tokenizer(texts[start:start + batch_size], return_tensors="pt", padding=True,
                               add_special_tokens=not chat).to(model.device)
             with torch.no_grad():

@@ -256,7 +256,7 @@ def _position_sums(model_a, model_b, tokenizer, texts, prompts, batch_size) -> t
             f"the models have different vocabularies ({model_a.config.vocab_size} vs {model_b.config.vocab_size}): "
             "compare models that share one tokenizer"
         )
-    from tqdm.auto import tqdm
+    from elastic import progress
 
     modes = (model_a.training, model_b.training)
     model_a.eval(), model_b.eval()  # dropout off: the result is a deterministic function of the weights
@@ -265,8 +265,8 @@ def _position_sums(model_a, model_b, tokenizer, texts, prompts, batch_size) -> t
     count = 0
     try:
         n_batches = -(-len(texts) // batch_size)
-        for ids, mask, first in tqdm(_batches(tokenizer, texts, batch_size, device, prompts), total=n_batches,
-                                     desc="cross-entropy", leave=False, disable=n_batches < 5):
+        for ids, mask, first in progress.inner(_batches(tokenizer, texts, batch_size, device, prompts),
+                                               total=n_batches, desc="cross-entropy"):
             # Context t (logits at position t) predicts token t+1: score t+1 in [max(first, 1), length).
             length = mask.sum(dim=1)
             position = torch.arange(ids.shape[1], device=device)[None, :]

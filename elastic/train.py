@@ -61,6 +61,7 @@ from typing import Sequence
 import torch
 
 from elastic.errors import ElasticError
+from elastic import progress
 from elastic.models import pick_device, pick_dtype
 from elastic.results import atomic_directory, atomic_write_text
 
@@ -90,14 +91,15 @@ def default_args(device: str | None = None) -> dict:
     bf16 only where :func:`elastic.models.pick_dtype` picks it (trl turns it on everywhere,
     including CPUs, where it is slow); no gradient checkpointing on CPU (it trades compute, the
     scarce resource there, for memory); ``use_cpu`` on CPU, without which transformers ignores the
-    process group of a multi-process CPU launch; progress bars on; no experiment trackers.
+    process group of a multi-process CPU launch; trl's progress bar and per-step metric dicts only
+    when :func:`elastic.progress.verbose`; no experiment trackers; the lean loop.
     """
     device = device or pick_device()
     on_gpu = torch.device(device).type == "cuda"
     return {
         "bf16": pick_dtype(device) == torch.bfloat16, "gradient_checkpointing": on_gpu,
         "use_cpu": not on_gpu,
-        "report_to": "none", "disable_tqdm": False, "logging_steps": 1, "save_total_limit": 1,
+        "report_to": "none", "disable_tqdm": not progress.verbose(), "logging_steps": 1, "save_total_limit": 1,
         "save_strategy": "steps", "save_steps": 0.5, "seed": 0, "backend": "lean",
     }
 
@@ -484,6 +486,10 @@ def _run_trl(kind, trainer_cls, config, model, tokenizer, dataset, fields: dict,
 
     trainer = trainer_cls(model=model, args=config, train_dataset=dataset, processing_class=tokenizer,
                           callbacks=[Slices()], **trainer_kwargs)
+    if not progress.verbose():  # the metric dict the Trainer prints at every log step, and at the end
+        from transformers import PrinterCallback
+
+        trainer.remove_callback(PrinterCallback)
     if trainer.is_world_process_zero():
         output_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(output_dir / _RUN_FILE, json.dumps({"kind": kind, "fingerprint": fingerprint}))

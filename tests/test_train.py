@@ -228,7 +228,8 @@ def test_two_process_launch_ends_with_identical_weights(tmp_path, root):
     import subprocess
     import sys
 
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
+    # verbose: the Trainer prints its metric dicts, whose epochs show how the data was split
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1", "ELASTIC_VERBOSE": "1"}
     launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
               str(root / "tests" / "distributed_sft.py"), str(tmp_path)]

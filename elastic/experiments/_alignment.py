@@ -36,6 +36,7 @@ import numpy as np
 from elastic import data, models, score, train
 from elastic.config import ExperimentConfig, TrainerFields
 from elastic.errors import ElasticError
+from elastic.progress import stage
 from elastic.results import atomic_write_text
 
 #: Bump when what a cell stores or how it is computed changes, so old cells are not reused.
@@ -217,6 +218,7 @@ class Lab:
     def _base(self):
         tiny = tiny_spec(self.spec)
         if tiny is None:
+            stage(f"loading {self.spec}")
             return models.load_model(self.spec)
         layers, width, volume = tiny
         tokenizer = models.byte_tokenizer()
@@ -225,6 +227,7 @@ class Lab:
         # θ0 is a model of the texts, not of an alignment: a larger step and batch than fine-tuning
         args = self._args(learning_rate=3e-3, per_device_train_batch_size=16)
         out = self.store.run_dir([CACHE_VERSION, "pretrain", self.spec, self.cfg.seed, args])
+        stage(f"pre-training {self.spec} on {len(texts)} texts")
         train.sft(model, tokenizer, texts, output_dir=out, args=args)
         return self._load(None, out), tokenizer
 
@@ -249,12 +252,14 @@ class Lab:
         model), and the run's directory; the run is cached under ``payload`` (with its slices, if
         ``n_slices``)."""
         out = self.store.run_dir([self.key(), payload])
+        stage(f"SFT on {len(texts)} texts")
         train.sft(self.trainable(parent), self.tokenizer, texts, output_dir=out, args=self._args(), n_slices=n_slices)
         return self._load(parent, out), out
 
     def dpo(self, parent, prompts, chosen, rejected, payload):
         """``parent`` after DPO towards ``chosen`` over ``rejected`` (a new model)."""
         out = self.store.run_dir([self.key(), payload])
+        stage(f"DPO on {len(prompts)} pairs")
         train.dpo(self.trainable(parent), self.tokenizer, prompts, chosen, rejected, output_dir=out,
                   args=self._args(beta=self.cfg.dpo_beta))
         return self._load(parent, out)
@@ -286,6 +291,7 @@ class Lab:
     # --- generation and scoring -----------------------------------------------------------------
 
     def respond(self, model, prompts) -> list[str]:
+        stage(f"generating {len(prompts)} responses")
         return models.generate(model, self.tokenizer, prompts, max_new_tokens=self.cfg.max_new_tokens,
                                seed=self.cfg.seed)
 
@@ -384,6 +390,7 @@ class Rebound:
             model = self.model(stages)
             responses = self.lab.respond(model, self.prompts)
             texts = [p + r for p, r in zip(self.prompts, responses)]
+            stage("scoring")
             if self.task == "sentiment":
                 values = score.sentiment(texts, model=self.lab.cfg.sentiment_model)
                 per_prompt = {"metric": values > 0.5, "mean_score": values}

@@ -13,9 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from tqdm.auto import tqdm
-
-from elastic import results
+from elastic import progress, results
 from elastic.experiments import pinned_threads
 from elastic.experiments._alignment import (AlignmentConfig, Grid, Lab, Rebound, n_cells, preflight,
                                             spearman, threshold_crossing)
@@ -46,7 +44,7 @@ def run(cfg: Config) -> dict:
               lambda: [Rebound.draw(cfg, d, max_size) for d in dict.fromkeys(datasets)])
     labs = {}  # one θ0 per model spec, shared by the three ablations
     data = {}
-    with tqdm(total=sum(len(m) * n_cells(g) for m, g in jobs.values()), desc="ablation cells") as bar:
+    with progress.experiment(sum(len(m) * n_cells(g) for m, g in jobs.values()), "ablation cells") as bar:
         for name, (specs, grid) in jobs.items():
             panels = []
             for spec in specs:

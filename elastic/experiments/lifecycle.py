@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from elastic import lifecycle as lc
-from elastic import results
+from elastic import progress, results
 from elastic.config import ExperimentConfig
 from elastic.errors import ElasticError
 from elastic.experiments import pinned_threads
@@ -225,25 +224,29 @@ def _run(cfg: Config) -> dict:
     main_model, main_volume = cfg.models[-1], max(cfg.volumes)
     grid = ([(main_model, v) for v in sorted(cfg.volumes)]
             + [(m, main_volume) for m in cfg.models if m != main_model])
-    runs, bar = [], tqdm(total=len(grid) * (1 + 2 * len(cfg.align_sizes)), desc="lifecycle stages")
-    slices = []
-    for size, volume in grid:
-        key, pre = life.pretrain(size, volume)
+    runs, slices = [], []
+    with progress.experiment(len(grid) * (1 + 2 * len(cfg.align_sizes)) + 1, "lifecycle stages") as bar:
+        for size, volume in grid:
+            progress.stage(f"pre-train {size[0]}x{size[1]} on {volume}")
+            key, pre = life.pretrain(size, volume)
+            bar.update()
+            run_ = {"model": list(size), "volume": volume, "params": _n_params(life, size),
+                    "pretrain": pre["metrics"], "pretrain_tokens": pre["tokens"], "aligned": []}
+            for n in sorted(cfg.align_sizes):
+                progress.stage(f"align {size[0]}x{size[1]} on {n}")
+                a_key, aligned = life.align(key, size, n)
+                bar.update()
+                progress.stage(f"perturb {size[0]}x{size[1]} aligned on {n}")
+                perturbed = life.perturb(a_key, size)
+                bar.update()
+                run_["aligned"].append({"n": n, "k": volume / n, "align_tokens": aligned["tokens"],
+                                        "curve": [{"size": 0, **aligned["metrics"]}, *perturbed["rows"]]})
+                if size == main_model and volume == main_volume:
+                    slices.append((n, a_key))
+            runs.append(run_)
+        progress.stage("resistance")
+        resistance = life.resist(slices[-3:], main_model)
         bar.update()
-        run_ = {"model": list(size), "volume": volume, "params": _n_params(life, size),
-                "pretrain": pre["metrics"], "pretrain_tokens": pre["tokens"], "aligned": []}
-        for n in sorted(cfg.align_sizes):
-            a_key, aligned = life.align(key, size, n)
-            bar.update()
-            perturbed = life.perturb(a_key, size)
-            bar.update()
-            run_["aligned"].append({"n": n, "k": volume / n, "align_tokens": aligned["tokens"],
-                                    "curve": [{"size": 0, **aligned["metrics"]}, *perturbed["rows"]]})
-            if size == main_model and volume == main_volume:
-                slices.append((n, a_key))
-        runs.append(run_)
-    bar.close()
-    resistance = life.resist(slices[-3:], main_model)
     data = {
         "source": source, "runs": runs, "resistance": resistance,
         "main": {"model": list(main_model), "volume": main_volume},

@@ -14,9 +14,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from tqdm.auto import tqdm
-
-from elastic import results
+from elastic import progress, results
 from elastic.experiments import pinned_threads
 from elastic.experiments._alignment import AlignmentConfig, Grid, Lab, Rebound, n_cells, preflight
 
@@ -36,7 +34,7 @@ def run(cfg: Config) -> dict:
     max_size = max((*cfg.positive_sizes, *cfg.negative_sizes))
     preflight(cfg, cfg.models, cfg.datasets, lambda: [Rebound.draw(cfg, d, max_size) for d in cfg.datasets])
     panels = []
-    with tqdm(total=len(cfg.models) * sum(map(n_cells, grids)), desc="rebound cells") as bar:
+    with progress.experiment(len(cfg.models) * sum(map(n_cells, grids)), "rebound cells") as bar:
         for spec in cfg.models:
             lab = Lab(cfg, spec)
             for grid in grids:

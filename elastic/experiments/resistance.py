@@ -20,9 +20,7 @@ import itertools
 import time
 from dataclasses import dataclass
 
-from tqdm.auto import tqdm
-
-from elastic import results, score, train
+from elastic import progress, results, score, train
 from elastic.experiments import pinned_threads
 from elastic.experiments._alignment import AlignmentConfig, Lab, preflight, records
 
@@ -42,7 +40,7 @@ def run(cfg: Config) -> dict:
     pairs = list(itertools.combinations(range(1, cfg.n_slices + 1), 2))
     preflight(cfg, cfg.models, read=lambda: [_pool(cfg, d) for d in cfg.datasets])
     rows = []
-    with tqdm(total=len(cfg.models) * len(cfg.datasets) * len(pairs), desc="resistance cells") as bar:
+    with progress.experiment(len(cfg.models) * len(cfg.datasets) * len(pairs), "resistance cells") as bar:
         for spec in cfg.models:
             lab = Lab(cfg, spec)
             for dataset in cfg.datasets:

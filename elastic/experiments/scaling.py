@@ -13,9 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from tqdm.auto import tqdm
-
-from elastic import results
+from elastic import progress, results
 from elastic.errors import ElasticError
 from elastic.experiments import pinned_threads
 from elastic.experiments._alignment import AlignmentConfig, Grid, Lab, Rebound, n_cells, preflight, spearman
@@ -46,7 +44,7 @@ def run(cfg: Config) -> dict:
     total = sum(len(specs) for specs, _ in series.values()) * sum(map(n_cells, grids))
     labs = {}  # a model in both series is loaded once
     data = {}
-    with tqdm(total=total, desc="scaling cells") as bar:
+    with progress.experiment(total, "scaling cells") as bar:
         for name, (specs, labels) in series.items():
             panels = []
             for spec, label in zip(specs, labels):
