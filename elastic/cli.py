@@ -201,7 +201,7 @@ def rehearsal(args) -> int:
     from elastic import rehearse
 
     report = rehearse.rehearse(args.preset, args.scale, gpu=args.gpu, smoke=args.smoke,
-                               notebooks=not args.no_notebooks, root=args.root)
+                               notebooks=not args.no_notebooks, root=args.root, only=args.only)
     print(rehearse.summary(report))
     return 0
 
@@ -256,11 +256,12 @@ def main(argv=None) -> int:
     cell.set_defaults(func=colab_cell)
     rehearsing = sub.add_parser("rehearse", help="run every chapter of colab or paper on CPU against a local hub mirror")
     rehearsing.add_argument("--preset", choices=("colab", "paper"), default="colab")
-    rehearsing.add_argument("--scale", type=int, help="divide the preset's sizes by this factor (default: colab 16, paper 64)")
+    rehearsing.add_argument("--scale", type=int, help="divide the preset's sizes by this factor (default: colab 32, paper 64)")
     rehearsing.add_argument("--gpu", choices=("t4", "l4", "a100", "h100"), default="a100",
                             help="GPU class whose trainer settings the chapters use (bf16 autocast or not)")
     rehearsing.add_argument("--smoke", action="store_true", help="every size at its floor, first model of each list")
     rehearsing.add_argument("--no-notebooks", action="store_true", help="run the experiments, not their notebooks")
+    rehearsing.add_argument("--only", nargs="+", metavar="NAME", help="rehearse only these chapters")
     rehearsing.add_argument("--root", default=".", help="repository root (default: current directory)")
     rehearsing.set_defaults(func=rehearsal)
     for command in (regen, benchmark, one, rehearsing):

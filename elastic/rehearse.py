@@ -376,9 +376,10 @@ def figures(executed: Path) -> int:
 
 
 def rehearse(preset: str, factor: int | None = None, *, gpu: str = "a100", smoke: bool = False,
-             notebooks: bool = True, root: Path | str = ".", mirror_root: Path | None = None) -> dict:
+             notebooks: bool = True, root: Path | str = ".", mirror_root: Path | None = None,
+             only: list[str] | None = None) -> dict:
     """The rehearsal of ``preset`` (see the module docstring); returns its report, also written to
-    ``<run dir>/rehearsal.json``."""
+    ``<run dir>/rehearsal.json``. ``only`` names the chapters to run (default: all of the preset)."""
     from elastic import models
     from elastic.data import mirror
 
@@ -386,7 +387,11 @@ def rehearse(preset: str, factor: int | None = None, *, gpu: str = "a100", smoke
         raise ElasticError(f"rehearse the GPU presets only: --preset {' or '.join(FACTORS)}, not {preset!r}")
     if gpu not in GPU_CLASSES:
         raise ElasticError(f"unknown GPU class {gpu!r}; valid: {', '.join(GPU_CLASSES)}")
-    settings = Settings(preset, int(factor or FACTORS[preset]), gpu, smoke)
+    chapters = presets.experiment_sections(preset)
+    unknown = sorted(set(only or []) - set(chapters))
+    if unknown:
+        raise ElasticError(f"unknown chapter(s) {', '.join(unknown)}; chapters of {preset}: {', '.join(chapters)}")
+    settings = Settings(preset, int(FACTORS[preset] if factor is None else factor), gpu, smoke)
     if settings.factor < 1:
         raise ElasticError(f"--scale {settings.factor}: give a factor of 1 or more")
     root = Path(root).resolve()
@@ -413,7 +418,7 @@ def rehearse(preset: str, factor: int | None = None, *, gpu: str = "a100", smoke
         if pages:
             pages.mkdir(parents=True, exist_ok=True)
         report["chapters"] = {}
-        for chapter in presets.experiment_sections(preset):
+        for chapter in [c for c in chapters if not only or c in only]:
             values = overrides(chapter, settings, out / "cache")
             report["chapters"][chapter] = run_chapter(chapter, settings, values, root, pages)
     report["refused_connections"] = [str(a) for a in refused]

@@ -102,3 +102,14 @@ def test_glued_and_shown_figures_are_counted(tmp_path):
         nbformat.v4.new_output("display_data", data={"application/papermill.record/text/markdown": "0.5"})])]
     nbformat.write(nb, tmp_path / "x.ipynb")
     assert rehearse.figures(tmp_path / "x.ipynb") == 2
+
+
+def test_bad_arguments_are_one_line_errors(results_tmp):
+    from elastic.errors import ElasticError
+
+    for kwargs, message in (({"only": ["nosuch"]}, "unknown chapter.*nosuch.*chapters of colab: token_tree"),
+                            ({"gpu": "v100"}, "unknown GPU class 'v100'"), ({"factor": 0}, "give a factor of 1")):
+        with pytest.raises(ElasticError, match=message):
+            rehearse.rehearse("colab", **kwargs)
+    with pytest.raises(ElasticError, match="rehearse the GPU presets only"):
+        rehearse.rehearse("cpu")
