@@ -349,15 +349,25 @@ def run_chapter(chapter: str, settings: Settings, values: dict, root: Path, note
         from elastic import book
 
         source = notebooks / f"{chapter}.input.ipynb"
-        jupytext.write(jupytext.read(book.source_path(root, chapter)), source)
+        notebook = jupytext.read(book.source_path(root, chapter))
+        jupytext.write(notebook, source)
         executed = notebooks / f"{chapter}.ipynb"
-        papermill.execute_notebook(str(source), str(executed), parameters={"preset": settings.preset, **values},
-                                   kernel_name=book.KERNEL, language="python", cwd=str(root), progress_bar=False)
+        # as book.execute: MPLBACKEND (Agg, as scripts set it) would replace the kernel's inline
+        # backend, and the glued figures would be stored as text, with no image
+        backend = os.environ.pop("MPLBACKEND", None)
+        try:
+            papermill.execute_notebook(str(source), str(executed), parameters={"preset": settings.preset, **values},
+                                       kernel_name=book.KERNEL, language="python", cwd=str(root), progress_bar=False)
+        finally:
+            if backend is not None:
+                os.environ["MPLBACKEND"] = backend
         source.unlink()
         cfg = presets.load(chapter, settings.preset, **values)
         target = results.run_dir(settings.preset, presets.overrides_of(chapter, cfg)) / \
             f"{experiments.results_name(chapter)}.json"
         images = figures(executed)
+        if not images and any("glue_figure(" in c.source for c in notebook.cells):
+            raise ElasticError(f"{executed} glues figures but holds no image: check the kernel's matplotlib backend")
     record = json.loads(Path(target).read_text())
     if record["provenance"].get("rehearsal") != dataclasses.asdict(settings):
         raise ElasticError(f"{target} does not carry this rehearsal's provenance")
