@@ -129,8 +129,8 @@ def sft_bench(label, make_model, tokenizer, cfg: Config, k: int, preset_args: di
             "num_train_epochs": 1, "disable_tqdm": True, "logging_steps": 10**6, "save_strategy": "no",
             "train_sampling_strategy": "sequential"}
     ids, labels = train.Examples.of(tokenizer, texts).truncated(args["max_length"])
-    batches = [train.batch(ids[i:i + bs], labels[i:i + bs], tokenizer.pad_token_id, "cpu")["input_ids"]
-               for i in range(0, len(ids), bs)]
+    padded = train.Padded(ids, labels, tokenizer.pad_token_id)
+    batches = [padded.take(range(i, min(i + bs, len(ids))))["input_ids"] for i in range(0, len(ids), bs)]
     tokens = sum(int((b != tokenizer.pad_token_id).sum()) - len(b) for b in batches)  # predicted tokens
     seconds = {"lean": [], "lean_whole_call": [], "trl": [], "minimal": []}
     sides = ["lean", "minimal", "trl"]

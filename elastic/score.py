@@ -245,12 +245,71 @@ def _batches(tokenizer, texts, batch_size, device, prompts=None):
         yield input_ids, mask, first
 
 
+def _scored(mask: torch.Tensor, first: list[int]) -> torch.Tensor:
+    """Context t (logits at position t) predicts token t+1: score t+1 in [max(first, 1), length)."""
+    device = mask.device
+    length = mask.sum(dim=1)
+    position = torch.arange(mask.shape[1], device=device)[None, :]
+    start = torch.tensor(first, device=device).clamp(min=1)[:, None]
+    return (position + 1 >= start) & (position + 1 < length[:, None])
+
+
+def _log_probs(model, ids, mask, scored) -> torch.Tensor:
+    """``log p(. | c)`` of ``model`` at the scored contexts only: (N, V), not (B, T, V)."""
+    device = _device(model)
+    logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
+    return torch.log_softmax(logits[scored.to(device)].float(), dim=-1)
+
+
+class Reference:
+    """The fixed side of many comparisons (θ0 against every fine-tuned model of a grid): a model
+    with the texts it is compared on, and its next-token log-probabilities at their scored
+    positions, computed once when they fit in ``max_bytes`` (else each comparison runs it again).
+    Pass it as ``model_b`` / ``base`` of :func:`cross_entropy`, :func:`kl` or :func:`distances`
+    with the same texts: one forward pass per comparison instead of two."""
+
+    def __init__(self, model, tokenizer, texts: Sequence[str], *, prompts: Sequence[str] | None = None,
+                 batch_size: int = 8, max_bytes: float = 2**30):
+        self.model, self.texts, self.prompts, self.batch_size = model, list(texts), prompts, batch_size
+        self.log_probs = None
+        tokens = sum(len(tokenizer(t)["input_ids"]) for t in self.texts)
+        if tokens * model.config.vocab_size * 4 <= max_bytes:
+            with torch.no_grad(), _eval(model):
+                self.log_probs = [_log_probs(model, ids, mask, _scored(mask, first)).to(_device(model))
+                                  for ids, mask, first in _batches(tokenizer, self.texts, batch_size, _device(model), prompts)]
+
+    def matches(self, texts, prompts, batch_size) -> bool:
+        return list(texts) == self.texts and prompts == self.prompts and batch_size == self.batch_size
+
+
+class _eval:
+    """Dropout off for the block (the result is a deterministic function of the weights)."""
+
+    def __init__(self, *models):
+        self.models = [m for m in models if isinstance(m, torch.nn.Module)]
+
+    def __enter__(self):
+        self.modes = [m.training for m in self.models]
+        for m in self.models:
+            m.eval()
+
+    def __exit__(self, *exc):
+        for m, mode in zip(self.models, self.modes):
+            m.train(mode)
+
+
 @torch.no_grad()
 def _position_sums(model_a, model_b, tokenizer, texts, prompts, batch_size) -> tuple[float, float, int]:
-    """Sums over scored contexts of ``H(p_a, p_b)`` and ``KL(p_a || p_b)``, and their number."""
+    """Sums over scored contexts of ``H(p_a, p_b)`` and ``KL(p_a || p_b)``, and their number;
+    ``model_b`` may be a :class:`Reference` made on the same texts."""
     texts = list(texts)
     if not texts:
         raise ElasticError("no texts to score: pass at least one text")
+    reference = model_b if isinstance(model_b, Reference) else None
+    if reference is not None:
+        if not reference.matches(texts, prompts, batch_size):
+            raise ElasticError("a Reference compares on its own texts, prompts and batch size: pass those")
+        model_b = reference.model
     if model_a.config.vocab_size != model_b.config.vocab_size:
         raise ElasticError(
             f"the models have different vocabularies ({model_a.config.vocab_size} vs {model_b.config.vocab_size}): "
@@ -258,36 +317,36 @@ def _position_sums(model_a, model_b, tokenizer, texts, prompts, batch_size) -> t
         )
     from elastic import progress
 
-    modes = (model_a.training, model_b.training)
-    model_a.eval(), model_b.eval()  # dropout off: the result is a deterministic function of the weights
     device = _device(model_a)
     ce = kl = 0.0
     count = 0
-    try:
-        n_batches = -(-len(texts) // batch_size)
-        for ids, mask, first in progress.inner(_batches(tokenizer, texts, batch_size, device, prompts),
-                                               total=n_batches, desc="cross-entropy"):
-            # Context t (logits at position t) predicts token t+1: score t+1 in [max(first, 1), length).
-            length = mask.sum(dim=1)
-            position = torch.arange(ids.shape[1], device=device)[None, :]
-            start = torch.tensor(first, device=device).clamp(min=1)[:, None]
-            scored = (position + 1 >= start) & (position + 1 < length[:, None])
-            # Keep only scored positions before the vocabulary-wide arithmetic: (N, V), not (B, T, V).
-            log_a = torch.log_softmax(model_a(input_ids=ids, attention_mask=mask).logits[scored].float(), dim=-1)
+    n_batches = -(-len(texts) // batch_size)
+    with _eval(model_a, model_b):
+        batches = _batches(tokenizer, texts, batch_size, device, prompts)
+        for i, (ids, mask, first) in enumerate(progress.inner(batches, total=n_batches, desc="cross-entropy")):
+            scored = _scored(mask, first)
+            log_a = _log_probs(model_a, ids, mask, scored)
             if model_b is model_a:
                 log_b = log_a
+            elif reference is not None and reference.log_probs is not None:
+                log_b = reference.log_probs[i].to(device)
             else:
-                logits_b = model_b(input_ids=ids.to(_device(model_b)), attention_mask=mask.to(_device(model_b))).logits
-                log_b = torch.log_softmax(logits_b[scored.to(logits_b.device)].float(), dim=-1).to(device)
+                log_b = _log_probs(model_b, ids, mask, scored).to(device)
             p_a = log_a.exp()
             ce += float(-(p_a * log_b).sum())
             kl += float(torch.where(p_a > 0, p_a * (log_a - log_b), 0.0).sum())  # 0 log 0 = 0
             count += int(scored.sum())
-    finally:
-        model_a.train(modes[0]), model_b.train(modes[1])
     if count == 0:
         raise ElasticError("no scored tokens: texts need at least two tokens (and a response after the prompt)")
     return ce, kl, count
+
+
+def distances(model_a, model_b, tokenizer, texts: Sequence[str], *, prompts: Sequence[str] | None = None,
+              batch_size: int = 8) -> dict:
+    """``{"ce": H(p_a, p_b), "kl": KL(p_a || p_b)}`` from one forward pass of each model (see
+    :func:`cross_entropy` and :func:`kl`)."""
+    ce, divergence, count = _position_sums(model_a, model_b, tokenizer, texts, prompts, batch_size)
+    return {"ce": ce / count, "kl": divergence / count}
 
 
 def cross_entropy(model_a, model_b, tokenizer, texts: Sequence[str], *, prompts: Sequence[str] | None = None,

@@ -320,15 +320,25 @@ def adamw(model, config) -> torch.optim.AdamW:
                              eps=config.adam_epsilon, **fused)
 
 
-def batch(ids: list[list[int]], labels: list[list[int]], pad_id: int, device) -> dict:
-    """Rows right-padded to the longest: ``input_ids`` (pad id), ``attention_mask``, ``labels`` (-100)."""
-    width = max(map(len, ids))
-    out = torch.full((len(ids), width), pad_id, dtype=torch.long)
-    target = torch.full((len(ids), width), -100, dtype=torch.long)
-    mask = torch.zeros((len(ids), width), dtype=torch.long)
-    for row, (i, l) in enumerate(zip(ids, labels)):
-        out[row, :len(i)], target[row, :len(l)], mask[row, :len(i)] = torch.tensor(i), torch.tensor(l), 1
-    return {"input_ids": out.to(device), "attention_mask": mask.to(device), "labels": target.to(device)}
+class Padded:
+    """Rows right-padded once, to the longest row; :meth:`take` cuts a batch of them to its own
+    longest row (what trl's collator makes of the same rows), with no per-step tensor building."""
+
+    def __init__(self, ids: list[list[int]], labels: list[list[int]], pad_id: int, device="cpu"):
+        self.lengths = torch.tensor([len(i) for i in ids])
+        shape = (len(ids), int(self.lengths.max()))
+        self.ids, self.labels = torch.full(shape, pad_id, dtype=torch.long), torch.full(shape, -100, dtype=torch.long)
+        for row, (i, l) in enumerate(zip(ids, labels)):
+            self.ids[row, :len(i)], self.labels[row, :len(l)] = torch.tensor(i), torch.tensor(l)
+        self.ids, self.labels, self.lengths = self.ids.to(device), self.labels.to(device), self.lengths.to(device)
+
+    def take(self, rows: Sequence[int]) -> dict:
+        """``input_ids`` (pad id), ``attention_mask`` and ``labels`` (-100 on padding) of ``rows``."""
+        rows = torch.as_tensor(rows, device=self.ids.device)
+        lengths = self.lengths[rows]
+        width = int(lengths.max())
+        mask = (torch.arange(width, device=rows.device)[None, :] < lengths[:, None]).long()
+        return {"input_ids": self.ids[rows, :width], "attention_mask": mask, "labels": self.labels[rows, :width]}
 
 
 def schedule(n_rows: int, config) -> list[list[list[int]]]:
@@ -399,14 +409,13 @@ def _run_lean(model, tokenizer, examples: Examples, fields: dict, config, *, n_s
     output_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(output_dir / _RUN_FILE, json.dumps({"kind": "sft", "fingerprint": fingerprint}))
     curve = _load_checkpoint(Path(last), model, optimizer, scheduler) if last else {"losses": [], "tokens": 0, "seconds": 0.0}
-    device = next(model.parameters()).device
+    rows = Padded(ids, labels, tokenizer.pad_token_id, next(model.parameters()).device)
     if config.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=config.gradient_checkpointing_kwargs)
     model.train()
     for step in range(len(curve["losses"]), len(steps)):
         start = time.perf_counter()  # the step: its batch and its update, not the saving
-        micro = [batch([ids[i] for i in rows], [labels[i] for i in rows], tokenizer.pad_token_id, device)
-                 for rows in steps[step]]
+        micro = [rows.take(micro_rows) for micro_rows in steps[step]]
         loss, tokens = optimizer_step(model, micro, optimizer, scheduler, max_grad_norm=config.max_grad_norm,
                                       bf16=bool(config.bf16))
         curve["losses"].append(loss)

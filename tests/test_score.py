@@ -201,3 +201,21 @@ def test_distance_input_errors(tiny_pair):
         score.kl(a, a, tok, ["hello"], prompts=["bye"])
     with pytest.raises(ElasticError, match="no texts"):
         score.kl(a, a, tok, [])
+
+
+def test_a_reference_and_one_pass_give_the_same_distances(tiny_pair, monkeypatch):
+    """θ0 run once (Reference) and CE with KL from one pass equal the separate calls exactly, with
+    one forward pass per comparison instead of two; the cache is skipped when too large."""
+    tok, a, b = tiny_pair
+    prompts = ["A short", "A some", "Mid"]
+    expected = {"ce": score.cross_entropy(a, b, tok, TEXTS, prompts=prompts),
+                "kl": score.kl(a, b, tok, TEXTS, prompts=prompts)}
+    assert score.distances(a, b, tok, TEXTS, prompts=prompts) == expected
+    reference = score.Reference(b, tok, TEXTS, prompts=prompts)
+    calls = []
+    monkeypatch.setattr(b, "forward", lambda *args, **kw: calls.append(1) or type(b).forward(b, *args, **kw))
+    assert score.distances(a, reference, tok, TEXTS, prompts=prompts) == expected and calls == []
+    uncached = score.Reference(b, tok, TEXTS, prompts=prompts, max_bytes=0)
+    assert uncached.log_probs is None and score.distances(a, uncached, tok, TEXTS, prompts=prompts) == expected
+    with pytest.raises(ElasticError, match="a Reference compares on its own texts"):
+        score.kl(a, reference, tok, TEXTS[:2])

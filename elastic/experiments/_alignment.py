@@ -350,6 +350,7 @@ class Rebound:
         self.examples = {side: train.Examples.of(lab.tokenizer, [r.text for r in pool]) for side, pool in self.pools.items()}
         self.prompts = [r.prompt for r in held_out]
         self.held_out_texts = [r.text for r in held_out]
+        self._reference = None  # θ0 on the held-out texts, made when a cell first needs it
 
     @staticmethod
     def draw(cfg: AlignmentConfig, dataset: str, max_size: int) -> tuple[dict, list]:
@@ -383,6 +384,13 @@ class Rebound:
                                      [r.response for r in rejected], payload)
         return model
 
+    def reference(self) -> score.Reference:
+        """θ0 on the held-out texts, run once for the KL of every cell (only cells not yet stored
+        need it)."""
+        if self._reference is None:
+            self._reference = score.Reference(self.lab.base, self.lab.tokenizer, self.held_out_texts)
+        return self._reference
+
     def evaluate(self, stages) -> dict:
         """The cell of one model: its score on each held-out prompt, their means (the task score)
         and its KL to θ0."""
@@ -397,7 +405,8 @@ class Rebound:
             else:
                 values = score.safety_cost(self.prompts, responses, model=self.lab.cfg.cost_model)
                 per_prompt = {"metric": values, "mean_score": values}
-            divergence = score.kl(model, self.lab.base, self.lab.tokenizer, self.held_out_texts)
+            stage("KL to θ0")
+            divergence = score.kl(model, self.reference(), self.lab.tokenizer, self.held_out_texts)
             return {**{k: float(np.mean(v)) for k, v in per_prompt.items()},
                     "per_prompt": {k: np.asarray(v, dtype=float).tolist() for k, v in per_prompt.items()},
                     "kl_to_base": float(divergence),

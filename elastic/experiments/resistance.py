@@ -91,8 +91,7 @@ def _pool(cfg: Config, dataset: str) -> list:
 
 def _distances(lab: Lab, queries, target, trained, responses) -> dict:
     texts = [q + r for q, r in zip(queries, responses)]
-    return {"ce": score.cross_entropy(target, trained, lab.tokenizer, texts, prompts=list(queries)),
-            "kl": score.kl(target, trained, lab.tokenizer, texts, prompts=list(queries))}
+    return score.distances(target, trained, lab.tokenizer, texts, prompts=list(queries))  # one pass for both
 
 
 def verdict(rows: list[dict]) -> dict:
