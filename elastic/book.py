@@ -15,7 +15,6 @@ from these records.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import os
 import re
@@ -28,6 +27,7 @@ from pathlib import Path
 import yaml
 
 from elastic import progress, results
+from elastic.cache import content_key, file_key
 from elastic.config import PRESET_DIR
 from elastic.errors import ElasticError
 
@@ -120,32 +120,24 @@ def dependencies(root: Path, name: str) -> list[str]:
 
 
 def library_hash() -> str:
-    """sha256 over the sources of the ``elastic`` package: any library change re-runs every chapter."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in LIBRARY.rglob("*") if p.suffix in (".py", ".yaml") and p.is_file()):
-        digest.update(path.relative_to(LIBRARY).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
+    """A key over the sources of the ``elastic`` package: any library change re-runs every chapter."""
+    files = sorted(p for p in LIBRARY.rglob("*") if p.suffix in (".py", ".yaml") and p.is_file())
+    return content_key({p.relative_to(LIBRARY).as_posix(): file_key(p) for p in files}, length=64)
 
 
 def cache_key(root: Path, name: str, preset: str, parameters: dict | None = None,
               library: str | None = None) -> str:
-    """sha256 over the notebook's source and its modification time (so `touch` re-runs it), its
-    parameters, the preset file, the library (its :func:`library_hash`) and the keys of the
-    chapters whose results it loads."""
+    """A key (:func:`elastic.cache.content_key`) over the notebook's source and its modification
+    time (so `touch` re-runs it), its parameters, the preset file, the library (its
+    :func:`library_hash`) and the keys of the chapters whose results it uses."""
     library = library or library_hash()
     source = source_path(root, name)
-    parts = [
-        source.read_bytes(),
-        str(source.stat().st_mtime_ns).encode(),
-        json.dumps({"preset": preset, **(parameters or {})}, sort_keys=True).encode(),
-        (PRESET_DIR / f"{preset}.yaml").read_bytes(),
-        library.encode(),
-        *(cache_key(root, dep, preset, None, library).encode() for dep in dependencies(root, name)),
-    ]
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(len(part).to_bytes(8, "little") + part)
-    return digest.hexdigest()
+    return content_key({
+        "source": file_key(source), "modified_ns": source.stat().st_mtime_ns,
+        "parameters": {"preset": preset, **(parameters or {})},
+        "preset": file_key(PRESET_DIR / f"{preset}.yaml"), "library": library,
+        "uses": [cache_key(root, dep, preset, None, library) for dep in dependencies(root, name)],
+    }, length=64)
 
 
 def up_to_date(root: Path, name: str, preset: str, key: str) -> bool:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from elastic.errors import ElasticError
-from elastic.tokentree import TokenTree, mixture
+from elastic.tokentree import TokenTree, mixture, prefix_union
 
 LENGTHS = ("ideal", "huffman")
 FORMS = ("acl", "arxiv")
@@ -155,24 +155,10 @@ def parsed_code_lengths(tree: TokenTree, d: int, sequences, lengths: str = "idea
 def aligned_leaves(trees: list[TokenTree], d: int) -> np.ndarray:
     """EOS weights of ``trees``, each pruned to ``d`` layers, on a common set of prefixes: row
     ``i`` is tree ``i``, one column per prefix present in any tree (0 where a tree lacks it)."""
-    if len({t.vocab_size for t in trees}) != 1:
-        raise ElasticError(f"vocabularies differ ({sorted({t.vocab_size for t in trees})}): "
-                           "build all trees with one vocab_size")
     trees = [t.prune(d) for t in trees]
-    global_id = [np.zeros(t.n_nodes, dtype=np.int64) for t in trees]
-    offset = 1
-    for l in range(2, max(t.n_layers for t in trees) + 1):
-        layers = [t.layer(l) for t in trees]
-        keys = np.concatenate([g[t.parent[s]] * t.vocab_size + t.token[s]
-                               for g, t, s in zip(global_id, trees, layers)])
-        unique, inverse = np.unique(keys, return_inverse=True)
-        start = 0
-        for g, s in zip(global_id, layers):
-            g[s] = offset + inverse[start : start + s.stop - s.start]
-            start += s.stop - s.start
-        offset += len(unique)
-    out = np.zeros((len(trees), offset))
-    for row, g, t in zip(out, global_id, trees):
+    ids, layers = prefix_union(trees)
+    out = np.zeros((len(trees), 1 + sum(len(unique) for _, unique, _ in layers)))
+    for row, g, t in zip(out, ids, trees):
         row[g] = t.eos
     return out
 

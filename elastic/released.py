@@ -48,4 +48,4 @@ def score(spec: str, *, n_eval: int, max_new_tokens: int, sentiment_model: str, 
     responses = models.generate(model, tokenizer, prompts, max_new_tokens=max_new_tokens, seed=seed)
     p = scoring.sentiment(responses, model=sentiment_model)
     return {"model": spec, "q1": q1, "q2": q2, "n_eval": len(prompts),
-            "positive_rate": float((p > 0.5).mean()), "mean_score": float(p.mean())}
+            "positive_rate": float(scoring.positive(p).mean()), "mean_score": float(p.mean())}

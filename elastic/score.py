@@ -13,7 +13,8 @@ model (``siebert/sentiment-roberta-large-english``) and reports the share classi
   a rule-based lexicon score, not a probability; the mapping only puts it on the same axis, and
   both scorers call a text positive when its score exceeds 0.5 (VADER: compound > 0).
 
-:func:`positive_rate` is the paper's metric: the fraction of texts scored above 0.5.
+:func:`positive` is the paper's classification: a text is positive when its score exceeds 0.5; the
+share of positive texts is the IMDb metric.
 
 **Safety cost** (the BeaverTails task, §4.2). The paper averages the cost model of Dai et al.
 (``PKU-Alignment/beaver-7b-v1.0-cost``) over responses; positive cost means unsafe.
@@ -131,9 +132,10 @@ def sentiment(texts: Sequence[str], *, model: str = "vader", batch_size: int = 1
     return np.asarray(scores, dtype=float)
 
 
-def positive_rate(texts: Sequence[str], **kwargs) -> float:
-    """Share of texts classified positive (score > 0.5): the IMDb metric of §4.2."""
-    return float(np.mean(sentiment(texts, **kwargs) > 0.5))
+def positive(scores) -> np.ndarray:
+    """Which texts are classified positive (score > 0.5), from :func:`sentiment`'s scores: their
+    share is the IMDb metric of §4.2 (the rebound, scaling and ablation chapters)."""
+    return np.asarray(scores) > 0.5
 
 
 # --- safety cost -----------------------------------------------------------------------------------

@@ -321,30 +321,41 @@ def mixture(trees: Sequence[TokenTree], sizes: Sequence[int]) -> TokenTree:
     """
     if len(trees) != len(sizes):
         raise ElasticError(f"{len(trees)} trees but {len(sizes)} sizes: give one size per dataset")
+    mix = mixture_weights(sizes)
+    _, layers = prefix_union(trees)
+    node_weights = [np.array([sum(m * t.weight[0] for m, t in zip(mix, trees))])]
+    eos = [np.array([sum(m * t.eos[0] for m, t in zip(mix, trees))])]
+    for slices, unique, inverse in layers:
+        for out, attr in ((node_weights, "weight"), (eos, "eos")):
+            values = np.concatenate([m * getattr(t, attr)[s] for m, t, s in zip(mix, trees, slices)])
+            out.append(np.bincount(inverse, values, minlength=len(unique)))
+    return _assemble(trees[0].vocab_size, [unique for _, unique, _ in layers], node_weights, eos)
+
+
+def prefix_union(trees: Sequence[TokenTree]) -> tuple[list[np.ndarray], list[tuple[list[slice], np.ndarray, np.ndarray]]]:
+    """Match the nodes of several trees by prefix, layer by layer: the union of their prefixes.
+
+    Returns ``(ids, layers)``: ``ids[i][n]`` is the id of node ``n`` of tree ``i`` in the union
+    (the root is 0; ids run layer by layer, in key order), and for each layer below the root
+    ``(slices, keys, inverse)``: each tree's slice of that layer, the union's sorted keys
+    ``parent id * V + token`` and, for the layer's nodes of all trees in turn, the index of their
+    key. :func:`mixture` (§2.2) and :func:`elastic.coding.aligned_leaves` are built on it.
+    """
     vocab = {t.vocab_size for t in trees}
     if len(vocab) != 1:
         raise ElasticError(f"trees have different vocabularies {sorted(vocab)}: rebuild with one vocab_size")
     (vocab_size,) = vocab
-    mix = mixture_weights(sizes)
-    # global id of every node of every tree, filled layer by layer
-    global_id = [np.zeros(t.n_nodes, dtype=np.int64) for t in trees]
-    layer_keys = []
-    node_weights = [np.array([sum(m * t.weight[0] for m, t in zip(mix, trees))])]
-    eos = [np.array([sum(m * t.eos[0] for m, t in zip(mix, trees))])]
+    ids = [np.zeros(t.n_nodes, dtype=np.int64) for t in trees]
+    layers = []
     offset = 1
     for l in range(2, max(t.n_layers for t in trees) + 1):
-        layers = [t.layer(l) for t in trees]
-        keys = np.concatenate(
-            [g[t.parent[s]] * vocab_size + t.token[s] for g, t, s in zip(global_id, trees, layers)]
-        )
+        slices = [t.layer(l) for t in trees]
+        keys = np.concatenate([g[t.parent[s]] * vocab_size + t.token[s] for g, t, s in zip(ids, trees, slices)])
         unique, inverse = np.unique(keys, return_inverse=True)
         start = 0
-        for g, s in zip(global_id, layers):
+        for g, s in zip(ids, slices):
             g[s] = offset + inverse[start : start + s.stop - s.start]
             start += s.stop - s.start
-        layer_keys.append(unique)
-        for out, attr in ((node_weights, "weight"), (eos, "eos")):
-            values = np.concatenate([m * getattr(t, attr)[s] for m, t, s in zip(mix, trees, layers)])
-            out.append(np.bincount(inverse, values, minlength=len(unique)))
+        layers.append((slices, unique, inverse))
         offset += len(unique)
-    return _assemble(vocab_size, layer_keys, node_weights, eos)
+    return ids, layers

@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import hashlib
 import json
 import math
 import os
@@ -60,6 +59,7 @@ from typing import Sequence
 
 import torch
 
+from elastic.cache import content_key
 from elastic.errors import ElasticError
 from elastic import progress
 from elastic.models import pick_device, pick_dtype
@@ -553,9 +553,7 @@ def _fingerprint(kind, model, rows, fields, n_slices) -> str:
     adapters = {name: {**c.to_dict(), "base_model_name_or_path": _parent_key(c.base_model_name_or_path)}
                 for name, c in getattr(model, "peft_config", {}).items()}
     fields = {k: v for k, v in fields.items() if k not in _COSMETIC}
-    payload = json.dumps([kind, config, adapters, list(rows), sorted(fields.items()), n_slices],
-                         default=_canonical, sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()
+    return content_key([kind, config, adapters, list(rows), sorted(fields.items()), n_slices], length=64)
 
 
 def _parent_key(name_or_path):
@@ -569,12 +567,6 @@ def _parent_key(name_or_path):
         if record:
             return f"{record['fingerprint']}/{path.name if run != path else ''}"
     return path.name
-
-
-def _canonical(value):
-    """JSON for what ``json`` cannot write. Sets (peft's ``target_modules``) are sorted: their
-    iteration order changes from process to process, and the fingerprint must not."""
-    return sorted(map(str, value)) if isinstance(value, (set, frozenset)) else str(value)
 
 
 def _read_run(output_dir: Path) -> dict | None:

@@ -42,6 +42,7 @@ import matplotlib.pyplot as plt
 from elastic import plots, results
 from elastic.experiments import _figures, ablations
 from elastic.notebook import configure, glue_figure, glue_text
+from elastic.stats import words
 
 plots.style()
 cfg = configure("ablations", globals())
@@ -73,7 +74,7 @@ for name in ("dpo", "reverse"):
     drops = panel["verdict"]["initial_drop"]
     glue_text(f"ab_{name}_drops", ", ".join(f"{d:+.3f}" for d in drops))
     glue_text(f"ab_{name}_sizes", ", ".join(str(c["first_size"]) for c in panel["curves"]))
-    glue_text(f"ab_{name}_verdict", _figures.say(panel["verdict"]["drop_grows_with_first_size"], "grows",
+    glue_text(f"ab_{name}_verdict", words(panel["verdict"]["drop_grows_with_first_size"], "grows",
                                                  "does not grow"))
 glue_text("ab_model", f"`{res['dpo']['panels'][0]['model']}`")
 
@@ -120,7 +121,7 @@ glue_text("ab_kl_sizes", ", ".join(str(c["positive_size"]) for c in row["cells"]
 unreached = any(c["negative_needed"] is None for c in row["cells"])
 glue_text("ab_kl_verdict", "cannot be compared, since the KL stays above ε within the grid for some amounts "
           "(the paper's Table 3 has it reached everywhere)" if unreached else
-          _figures.say(row["needed_falls"], "falls, as the paper's Table 3 predicts",
+          words(row["needed_falls"], "falls, as the paper's Table 3 predicts",
                        "does not fall with more positive data, unlike the paper's Table 3"))
 
 # %% [markdown]

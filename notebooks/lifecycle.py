@@ -43,6 +43,7 @@ from myst_nb import glue
 from elastic import plots, results
 from elastic.experiments import lifecycle
 from elastic.notebook import configure, glue_figure, glue_text
+from elastic.stats import SLOPE_WORDS
 
 plots.style()
 cfg = configure("lifecycle", globals())
@@ -148,14 +149,6 @@ glue_text("lc_slope", fmt(fit["slope"]))
 glue_text("lc_ci", f"[{fmt(fit['ci'][0])}, {fmt(fit['ci'][1])}]")
 glue_shared("lc_d1_falls", el["d1_falls"])
 glue_text("lc_d2_rises", el["d2_rises"])
-SLOPE_WORDS = {
-    "no_fit": "no line can be fitted, because fewer than three models have a positive ratio",
-    "inconclusive": "inconclusive, as the interval holds both 0 and 1",
-    "like_k": "consistent with growth like k",
-    "slower": "it grows with k, but more slowly than k",
-    "faster": "it grows faster than k",
-    "flat": "no significant growth with k",
-}
 theta = SLOPE_WORDS[el["signed_verdict"]]
 glue_shared("lc_theta_verdict", theta)
 mfit = el["fit_magnitude"]

@@ -43,6 +43,7 @@ import matplotlib.pyplot as plt
 from elastic import plots, results
 from elastic.experiments import _figures, rebound
 from elastic.notebook import configure, glue_figure, glue_text
+from elastic.stats import words
 
 plots.style()
 cfg = configure("rebound", globals())
@@ -104,7 +105,7 @@ glue_text("rb_n_rebound", v["n_rebound"])
 glue_text("rb_n_fast", v["n_fast_then_slow"])
 glue_text("rb_verdict", "cannot judge (one amount of positive data)" if not v["n_judged"] else
           "shows" if v["n_rebound"] == v["n_judged"] else ("partly shows" if v["n_rebound"] else "does not show"))
-glue_text("rb_fast_verdict", _figures.say(fv["fast_then_slow"], "falls faster at first than later",
+glue_text("rb_fast_verdict", words(fv["fast_then_slow"], "falls faster at first than later",
                                           "does not fall faster at first than later"))
 
 # %% [markdown]

@@ -42,6 +42,7 @@ import matplotlib.pyplot as plt
 from elastic import plots, results
 from elastic.experiments import _figures, scaling
 from elastic.notebook import configure, glue_figure, glue_text
+from elastic.stats import words
 
 plots.style()
 cfg = configure("scaling", globals())
@@ -79,7 +80,7 @@ def describe(name):
     glue_text(f"sc_{name}_strength", ", ".join(f"{l}: {s:+.3f}" for l, s in zip(labels, trend["strength"])))
     rho = trend["rank_correlation"]
     glue_text(f"sc_{name}_rho", "undefined (constant strengths)" if rho is None else f"{rho:+.2f}")
-    glue_text(f"sc_{name}_verdict", _figures.say(trend["increases"], "grows", "does not grow"))
+    glue_text(f"sc_{name}_verdict", words(trend["increases"], "grows", "does not grow"))
     return dataset
 
 

@@ -25,12 +25,6 @@ def tiny_config(cache, **overrides):
 
 # --- verdicts on numbers computed by hand ----------------------------------------------------------
 
-def test_threshold_crossing_interpolates_between_grid_points():
-    assert _alignment.threshold_crossing([0, 100, 200], [0.05, 0.02, 0.005], 0.01) == pytest.approx(100 + 100 / 1.5)
-    assert _alignment.threshold_crossing([0, 100], [0.005, 0.001], 0.01) == 0.0
-    assert _alignment.threshold_crossing([0, 100], [0.5, 0.2], 0.01) is None
-
-
 def hand_curve(sizes, cells):
     """A curve from each model's per-prompt scores (constants stand for prompts that agree)."""
     cells = [c if isinstance(c, list) else [c] * 4 for c in cells]

@@ -213,18 +213,18 @@ def test_a_moved_alignment_cache_and_source_retrain_nothing(tmp_path, monkeypatc
 
 
 def test_a_local_file_is_keyed_by_its_content(tmp_path):
-    from elastic.experiments._alignment import content_key
+    from elastic.cache import source_key
 
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "train.csv").write_text("text,label\ngreat,1\n")
     copy = tmp_path / "b" / "renamed.csv"
     copy.parent.mkdir()
     copy.write_text("text,label\ngreat,1\n")
-    assert content_key(str(tmp_path / "a" / "train.csv")) == content_key(str(copy)) != str(copy)
+    assert source_key(str(tmp_path / "a" / "train.csv")) == source_key(str(copy)) != str(copy)
     copy.write_text("text,label\ngreat,0\n")  # the same size, another label: a new key, not a stale entry
-    assert content_key(str(copy)) != content_key(str(tmp_path / "a" / "train.csv"))
-    assert content_key(str(tmp_path / "a")) != content_key(str(tmp_path / "b"))  # directories by names and bytes
-    assert content_key("stanfordnlp/imdb") == "stanfordnlp/imdb" and content_key(None) is None
+    assert source_key(str(copy)) != source_key(str(tmp_path / "a" / "train.csv"))
+    assert source_key(str(tmp_path / "a")) != source_key(str(tmp_path / "b"))  # directories by names and bytes
+    assert source_key("stanfordnlp/imdb") == "stanfordnlp/imdb" and source_key(None) is None
 
 
 #: Bad runs of `python -m elastic run <experiment> --preset smoke --set ...`: (experiment, the

@@ -19,8 +19,8 @@ def test_vader_rates_positive_reviews_higher():
     negative = score.sentiment(data.reviews(300, "negative", 0))
     assert ((0 <= positive) & (positive <= 1)).all() and ((0 <= negative) & (negative <= 1)).all()
     assert positive.mean() - negative.mean() > 0.4
-    assert score.positive_rate(data.reviews(300, "positive", 1)) > 0.9
-    assert score.positive_rate(data.reviews(300, "negative", 1)) < 0.3
+    assert score.positive(score.sentiment(data.reviews(300, "positive", 1))).mean() > 0.9
+    assert score.positive(score.sentiment(data.reviews(300, "negative", 1))).mean() < 0.3
 
 
 def test_standin_cost_is_higher_for_unsafe_answers():

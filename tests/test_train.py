@@ -264,8 +264,8 @@ def test_fingerprint_does_not_depend_on_set_order():
     import subprocess
     import sys
 
-    code = ("import json; from elastic.train import _canonical; "
-            "print(json.dumps({'t': set('abcdefghij')}, default=_canonical))")
+    code = ("import json; from elastic.cache import canonical; "
+            "print(json.dumps({'t': set('abcdefghij')}, default=canonical))")
     # string hashing (and so set order) is salted per process: compare across processes
     outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout

@@ -24,8 +24,6 @@ Base models (``model`` fields of the configs):
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 import re
 import tempfile
 from dataclasses import dataclass
@@ -33,11 +31,12 @@ from pathlib import Path
 
 import numpy as np
 
-from elastic import data, models, score, train
+from elastic import cache, data, models, score, train
+from elastic.cache import source_key
 from elastic.config import ExperimentConfig, TrainerFields
 from elastic.errors import ElasticError
 from elastic.progress import stage
-from elastic.results import atomic_write_text
+from elastic.stats import spearman, standard_error
 
 #: Bump when what a cell stores or how it is computed changes, so old cells are not reused.
 CACHE_VERSION = 1
@@ -107,38 +106,13 @@ def records(dataset: str, side: str, n: int, seed: int, source: str | None = Non
     raise ElasticError(f"unknown dataset {dataset!r} (side {side}); valid datasets: {', '.join(valid)}")
 
 
-def content_key(spec: str | None):
-    """What a cache key holds for a ``source``, model or scorer: a local file or directory by the
-    sha256 of its content (file names relative to it, and bytes), so that a moved or copied copy
-    keeps its key and an edited one gets a new one; anything else (a hub id, a built-in name,
-    None) as itself."""
-    if spec is None or not Path(spec).exists():
-        return spec
-    root = Path(spec)
-    digest = hashlib.sha256()
-    for path in [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file()):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-        with open(path, "rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-        digest.update(b"\0")
-    return f"sha256:{digest.hexdigest()}"
-
-
 def digest(payload) -> str:
-    return hashlib.sha256(json.dumps([CACHE_VERSION, payload], sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def _read_json(path: Path, field: str):
-    """``field`` of a JSON file the cache wrote; a corrupt or empty one names itself and the fix."""
-    try:
-        return json.loads(path.read_text())[field]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ElasticError(f"{path} is corrupt ({type(exc).__name__}): delete it to recompute that entry") from exc
+    return cache.content_key([CACHE_VERSION, payload])
 
 
 class Store:
-    """Finished cells (``cells/<key>.json``) and training runs (``runs/<key>/``) of one preset."""
+    """Finished cells (``cells/<key>.json``, a :class:`elastic.cache.Store`) and training runs
+    (``runs/<key>/``, written by :mod:`elastic.train`) of one preset."""
 
     def __init__(self, root: str | Path):
         self.root = Path(root)
@@ -148,6 +122,7 @@ class Store:
         except OSError as exc:
             raise ElasticError(f"cannot write the cache {self.root} ({exc.strerror}): "
                                "pass cache_dir=<a writable directory>") from exc
+        self.cells = cache.Store(self.root / "cells")
 
     def run_dir(self, payload) -> Path:
         return self.root / "runs" / digest(payload)
@@ -155,11 +130,11 @@ class Store:
     def cell(self, kind: str, payload, compute):
         """The stored value of the cell ``payload``, computing and storing it first if missing."""
         key = digest([kind, payload])
-        path = self.root / "cells" / f"{key}.json"
-        if path.exists():
-            return _read_json(path, "value")
+        value = self.cells.get(key, "value")
+        if value is not None:
+            return value
         value = compute()
-        atomic_write_text(path, json.dumps({"kind": kind, "payload": payload, "value": value}, default=str))
+        self.cells.put(key, {"kind": kind, "payload": payload, "value": value})
         with open(self.root / "executed.log", "a") as log:
             log.write(f"{kind} {key}\n")
         return value
@@ -206,8 +181,8 @@ class Lab:
         plan.check_before_load(cfg)  # a chapter that cannot fit this GPU stops before any download
         self.cfg, self.spec = cfg, model
         # hashed once: every cache key holds it, and local files are keyed by content
-        self._key = [content_key(model), cfg.seed, cfg.preset, cfg.trainer_args(), cfg.lora_r, LORA_TARGETS,
-                     cfg.dpo_beta, content_key(cfg.source)]
+        self._key = [source_key(model), cfg.seed, cfg.preset, cfg.trainer_args(), cfg.lora_r, LORA_TARGETS,
+                     cfg.dpo_beta, source_key(cfg.source)]
         self.store = Store(Path(cfg.cache_dir) / cfg.preset)
         torch.manual_seed(cfg.seed)
         self.lora = tiny_spec(model) is None
@@ -238,7 +213,7 @@ class Lab:
 
     def key(self) -> list:
         """What every model derived from this θ0 depends on (part of every cache key); local files
-        by content (:func:`content_key`), never by where they are."""
+        by content (:func:`elastic.cache.source_key`), never by where they are."""
         return self._key
 
     def trainable(self, model):
@@ -344,7 +319,7 @@ class Rebound:
 
     def __init__(self, lab: Lab, dataset: str, max_size: int):
         self.lab, self.dataset, self.task = lab, dataset, task_of(dataset)
-        self.scorer = content_key(lab.cfg.sentiment_model if self.task == "sentiment" else lab.cfg.cost_model)
+        self.scorer = source_key(lab.cfg.sentiment_model if self.task == "sentiment" else lab.cfg.cost_model)
         self.pools, held_out = self.draw(lab.cfg, dataset, max_size)
         # each pool tokenized once; a stage trains on the first n of it
         self.examples = {side: train.Examples.of(lab.tokenizer, [r.text for r in pool]) for side, pool in self.pools.items()}
@@ -401,7 +376,7 @@ class Rebound:
             stage("scoring")
             if self.task == "sentiment":
                 values = score.sentiment(texts, model=self.lab.cfg.sentiment_model)
-                per_prompt = {"metric": values > 0.5, "mean_score": values}
+                per_prompt = {"metric": score.positive(values), "mean_score": values}
             else:
                 values = score.safety_cost(self.prompts, responses, model=self.lab.cfg.cost_model)
                 per_prompt = {"metric": values, "mean_score": values}
@@ -490,32 +465,3 @@ def rebound_verdict(curves: list[dict], sign: int) -> dict:
         "fast_then_slow": bool(early > max(late, 0)) if len(sizes) > 2 else None,
         "rebound_strength": float(np.mean(drops)),
     }
-
-
-def standard_error(values) -> float:
-    """Standard error of the mean of ``values`` (per-prompt scores or their paired differences):
-    sample standard deviation over sqrt(n); nan for fewer than two values."""
-    values = np.asarray(values, dtype=float)
-    return float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else float("nan")
-
-
-def spearman(x, y) -> float | None:
-    """Spearman's rank correlation (None when either side is constant or shorter than 2)."""
-    from scipy.stats import spearmanr
-
-    x, y = list(x), list(y)
-    if len(x) < 2 or len(set(x)) < 2 or len(set(y)) < 2:
-        return None
-    return float(spearmanr(x, y).statistic)
-
-
-def threshold_crossing(sizes, values, epsilon: float) -> float | None:
-    """The smallest amount of data at which ``values`` (over increasing ``sizes``) falls below
-    ``epsilon``, linearly interpolated between grid points; None when it never does."""
-    for i, (n, v) in enumerate(zip(sizes, values)):
-        if v < epsilon:
-            if i == 0:
-                return float(n)
-            n0, v0 = sizes[i - 1], values[i - 1]
-            return float(n0 + (v0 - epsilon) / (v0 - v) * (n - n0))
-    return None

@@ -44,10 +44,3 @@ def series_panel(ax, panels: list[dict], labels: list[str], title: str) -> None:
     ax.set_ylabel(panels[0]["metric_name"])
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7)
-
-
-def say(verdict: bool | None, yes: str, no: str) -> str:
-    """The words for a stored verdict; None means the grid is too small to decide."""
-    if verdict is None:
-        return "cannot be judged on this grid (it needs two or more amounts)"
-    return yes if verdict else no

@@ -5,7 +5,7 @@
 * Reverse (Figure 9): negative data first, positive data second; rebound is then a fast *rise*.
 * KL rebound (Table 3): for each amount of positive (safe) data, the KL of the aligned model to θ0,
   and how much negative data brings that KL back below ε, interpolated on the negative grid
-  (:func:`elastic.experiments._alignment.threshold_crossing`; None: not within the grid).
+  (:func:`elastic.stats.threshold_crossing`; None: not within the grid).
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 from elastic import progress, results
 from elastic.experiments import pinned_threads
-from elastic.experiments._alignment import (AlignmentConfig, Grid, Lab, Rebound, n_cells, preflight,
-                                            spearman, threshold_crossing)
+from elastic.experiments import pinned_threads
+from elastic.experiments._alignment import AlignmentConfig, Grid, Lab, Rebound, n_cells, preflight
+from elastic.stats import spearman, threshold_crossing
 
 
 @dataclass(frozen=True, kw_only=True)

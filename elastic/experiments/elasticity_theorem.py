@@ -11,6 +11,7 @@ import sympy as sp
 from tqdm.auto import tqdm
 
 from elastic import results
+from elastic.stats import relative_error_of_ratio, standard_error
 from elastic.config import ExperimentConfig
 from elastic.theory import elasticity as el
 
@@ -87,17 +88,16 @@ def _tree_rows(cfg: Config) -> list[dict]:
                 for form in el.FORMS:
                     fd = np.array([el.tree_derivatives(t, k, l, cfg.tree_depth, form, cfg.fd_step)
                                    for t in draws])
-                    (m1, m2), (s1, s2) = fd.mean(axis=0), _sem(fd)
+                    (m1, m2), (s1, s2) = fd.mean(axis=0), standard_error(fd, axis=0)
                     # ratio of the means (d2 of single draws can sit near 0 in the arXiv form); its
                     # error by the delta method with the covariance of d1 and d2 over draws
                     ratio = k * m1 / m2
                     cov = np.cov(fd.T)[0, 1] / len(fd) if len(fd) > 1 else np.nan
-                    rel_var = (s1 / m1) ** 2 + (s2 / m2) ** 2 - 2 * cov / (m1 * m2)
                     continuum = el.derivatives(alpha, k, l, form, n=cfg.quad_nodes)
                     row = {"alpha": alpha, "depth": cfg.tree_depth, "leaves": 2 ** (cfg.tree_depth - 1),
                            "k": k, "l": l, "definition": form, "n_trees": cfg.n_trees,
                            "d1": m1, "d1_sem": s1, "d2": m2, "d2_sem": s2,
-                           "ratio": ratio, "ratio_sem": abs(ratio) * np.sqrt(max(rel_var, 0.0)),
+                           "ratio": ratio, "ratio_sem": abs(ratio) * relative_error_of_ratio(m1, m2, s1, s2, cov),
                            **{f"continuum_{key}": continuum[key] for key in ("d1", "d2", "ratio")},
                            "d1_positive": int((fd[:, 0] > 0).sum()), "d2_positive": int((fd[:, 1] > 0).sum())}
                     if form == "acl":
@@ -105,13 +105,6 @@ def _tree_rows(cfg: Config) -> list[dict]:
                         row["identity"] = float(np.abs(k * exact[:, 0] + exact[:, 1] + l * exact[:, 2]).max())
                     rows.append(row)
     return rows
-
-
-def _sem(values: np.ndarray) -> np.ndarray:
-    """Standard error of the mean over draws (axis 0); NaN with a single draw."""
-    if len(values) < 2:
-        return np.full(values.shape[1:], np.nan)
-    return values.std(axis=0, ddof=1) / np.sqrt(len(values))
 
 
 def run(cfg: Config) -> dict:

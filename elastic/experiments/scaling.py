@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from elastic import progress, results
 from elastic.errors import ElasticError
 from elastic.experiments import pinned_threads
-from elastic.experiments._alignment import AlignmentConfig, Grid, Lab, Rebound, n_cells, preflight, spearman
+from elastic.experiments._alignment import AlignmentConfig, Grid, Lab, Rebound, n_cells, preflight
+from elastic.stats import spearman
 
 
 @dataclass(frozen=True, kw_only=True)

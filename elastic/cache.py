@@ -1,0 +1,125 @@
+"""One cache for everything the book computes once and reuses: keys made from content, entries
+written whole or not at all.
+
+*Keys.* :func:`content_key` hashes a description of what made an entry (canonical JSON: sorted
+keys, sets sorted, anything else JSON cannot write as its ``str``), never where the cache lives,
+so a copied or moved cache keeps its entries. :func:`file_key` hashes a file's content, and
+:func:`source_key` a local dataset, model or scorer (file or directory) that a key names. They key
+the alignment stages and cells (:mod:`elastic.experiments._alignment`), the lifecycle stages
+(:mod:`elastic.lifecycle`), the fine-tuning runs (:mod:`elastic.train`), the SmolLM2 conversion
+(:mod:`elastic.models`) and the chapters' records (:mod:`elastic.chapters`).
+
+*Entries.* A :class:`Store` holds entries under one directory: a JSON value as ``<key>.json``, or a
+directory ``<key>/`` that counts as present once its marker file exists. Both are written with
+:func:`elastic.results.atomic_write_text` / :func:`elastic.results.atomic_directory`, so a reader
+(or a run killed half-way) sees a whole entry or none. A corrupt entry is an error that names its
+file and the fix, never a silent recomputation or a traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from pathlib import Path
+
+from elastic.errors import ElasticError
+from elastic.results import atomic_directory, atomic_write_text
+
+
+def canonical(value):
+    """JSON for what ``json`` cannot write. Sets (peft's ``target_modules``) are sorted: their
+    iteration order changes from process to process, and a key must not."""
+    return sorted(map(str, value)) if isinstance(value, (set, frozenset)) else str(value)
+
+
+def content_key(payload, length: int = 16) -> str:
+    """sha256 (its first ``length`` hex digits) of ``payload`` as canonical JSON."""
+    text = json.dumps(payload, sort_keys=True, default=canonical)
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def file_key(path: str | Path, *, sample: int | None = None, length: int = 64) -> str:
+    """sha256 (its first ``length`` hex digits) of a file's bytes; with ``sample``, of its size and
+    its first and last ``sample`` bytes only, so that a large model file is not read whole on every
+    load (two copies of one GGUF file then share one converted entry)."""
+    path = Path(path)
+    if sample is None:
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:length]
+    size = path.stat().st_size
+    digest = hashlib.sha256(str(size).encode())
+    with open(path, "rb") as handle:
+        digest.update(handle.read(sample))
+        handle.seek(max(0, size - sample))
+        digest.update(handle.read(sample))
+    return digest.hexdigest()[:length]
+
+
+def source_key(spec: str | None):
+    """What a cache key holds for a ``source``, model or scorer: a local file or directory by the
+    sha256 of its content (file names relative to it, and bytes), so that a moved or copied copy
+    keeps its key and an edited one gets a new one; anything else (a hub id, a built-in name,
+    None) as itself."""
+    if spec is None or not Path(spec).exists():
+        return spec
+    root = Path(spec)
+    digest = hashlib.sha256()
+    for path in [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+        digest.update(b"\0")
+    return f"sha256:{digest.hexdigest()}"
+
+
+class Store:
+    """Keyed entries under ``root``: JSON values (:meth:`get`, :meth:`put`) and directories
+    (:meth:`directory`, :meth:`write_directory`). ``entry`` names an entry in error messages
+    ("cell", "stage"); ``hits`` and ``misses`` count entries found and entries written."""
+
+    def __init__(self, root: str | Path, entry: str = "entry"):
+        self.root, self.entry = Path(root), entry
+        self.hits = self.misses = 0
+
+    def path(self, key: str) -> Path:
+        """Where the directory entry ``key`` lives (``<root>/<key>``)."""
+        return self.root / key
+
+    def read(self, path: Path, field: str | None = None, remove: Path | None = None):
+        """The JSON at ``path`` (its ``field``, if given), which this store wrote; a corrupt or
+        empty file names itself and what to delete (``remove``, else the file itself)."""
+        try:
+            value = json.loads(path.read_text())
+            return value if field is None else value[field]
+        except (ValueError, KeyError, TypeError) as exc:
+            target = "it" if remove is None else remove
+            raise ElasticError(f"{path} is corrupt ({type(exc).__name__}): delete {target} to recompute "
+                               f"that {self.entry}") from exc
+
+    def get(self, key: str, field: str | None = None):
+        """The JSON entry ``key`` (its ``field``), or None if it was never written."""
+        path = self.root / f"{key}.json"
+        if not path.exists():
+            return None
+        value = self.read(path, field)
+        self.hits += 1
+        return value
+
+    def put(self, key: str, value) -> None:
+        """Write the JSON entry ``key`` atomically."""
+        atomic_write_text(self.root / f"{key}.json", json.dumps(value, default=canonical))
+        self.misses += 1
+
+    def directory(self, key: str, marker: str) -> Path | None:
+        """The directory entry ``key`` if it is complete (its ``marker`` file exists), else None."""
+        path = self.path(key)
+        return path if (path / marker).exists() else None
+
+    @contextlib.contextmanager
+    def write_directory(self, key: str, marker: str):
+        """Yield a temporary directory to fill; it becomes the entry ``key`` when the block ends
+        without error (see :func:`elastic.results.atomic_directory`)."""
+        with atomic_directory(self.path(key), marker=marker) as tmp:
+            yield tmp
+        self.misses += 1

@@ -1,0 +1,129 @@
+"""The statistics behind the book's verdicts, in one place.
+
+Every chapter that states a verdict (rebound, resistance, the lifecycle, the theorem's audit on
+finite trees, the KL table) computes it from these helpers, so one convention holds throughout:
+
+* a statistic that is *undefined* on its data (a rank correlation of a constant series, a fit
+  through fewer than three points) is ``None`` where it is a single number a verdict reads
+  (:func:`spearman`), and NaN inside arrays and fits (:func:`standard_error`, :func:`fit_loglog`),
+  where a missing value must keep its place;
+* intervals are two-sided ``level`` intervals of Student's t (:func:`t_interval`);
+* a verdict that its data cannot decide is ``None``, never ``False``; :func:`words` states it.
+
+The next issue (decisive experiments) adds powered verdicts here: t-intervals over seeds, the
+bootstrap, minimal detectable effects and three-outcome verdicts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: What a stored three-valued verdict says when its data cannot decide it (see :func:`words`).
+UNDECIDED = "cannot be judged on this grid (it needs two or more amounts)"
+
+
+def standard_error(values, axis: int | None = None):
+    """Standard error of the mean: sample standard deviation (``ddof=1``) over ``sqrt(n)``.
+
+    ``values`` are per-prompt scores, their paired differences (rebound, §4.2) or independent
+    draws (the theorem's finite trees). With ``axis=None`` a float, NaN for fewer than two values;
+    with an ``axis``, an array over the other axes, all NaN for fewer than two draws.
+    """
+    values = np.asarray(values, dtype=float)
+    if axis is None:
+        return float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else float("nan")
+    n = values.shape[axis]
+    if n < 2:
+        return np.full(np.delete(values.shape, axis), np.nan)
+    return values.std(axis=axis, ddof=1) / np.sqrt(n)
+
+
+def relative_error_of_ratio(mean_a: float, mean_b: float, se_a: float, se_b: float, covariance: float) -> float:
+    """Relative standard error of ``mean_a / mean_b`` by the delta method, with the covariance of
+    the two means (the finite-tree ratio of the elasticity theorem, Thm 3.2 / B.7)."""
+    rel_var = (se_a / mean_a) ** 2 + (se_b / mean_b) ** 2 - 2 * covariance / (mean_a * mean_b)
+    return float(np.sqrt(max(rel_var, 0.0)))
+
+
+def spearman(x, y) -> float | None:
+    """Spearman's rank correlation of ``x`` and ``y``; None when it is undefined (fewer than two
+    points, or either side constant). Rebound reads it as "the drop grows with the amount of
+    first-stage data" (§4.2, Fig. 4), scaling and the lifecycle as growth along a series (§4.3)."""
+    from scipy.stats import spearmanr
+
+    x, y = list(x), list(y)
+    if len(x) < 2 or len(set(x)) < 2 or len(set(y)) < 2:
+        return None
+    rho = float(spearmanr(x, y).statistic)
+    return rho if np.isfinite(rho) else None
+
+
+def t_interval(estimate: float, se: float, dof: int, level: float = 0.95) -> list[float]:
+    """The two-sided ``level`` interval ``estimate ± t_{(1+level)/2, dof} · se``."""
+    from scipy import stats
+
+    half = stats.t.ppf((1 + level) / 2, dof) * se
+    return [estimate - half, estimate + half]
+
+
+def fit_loglog(x, y, level: float = 0.95) -> dict:
+    """Least-squares slope and intercept of ``log10 y`` on ``log10 x`` with a ``level`` t-interval
+    for the slope; points with ``y <= 0`` cannot be logged and are counted as dropped. The lifecycle
+    chapter tests the elasticity theorem's ``Θ(k)`` (Thm 3.2) as a slope of 1."""
+    from scipy import stats
+
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    keep = (x > 0) & (y > 0) & np.isfinite(y)
+    out = {"n": int(keep.sum()), "dropped": int((~keep).sum()), "level": level}
+    if keep.sum() < 3 or np.ptp(np.log10(x[keep])) == 0:
+        return {**out, "slope": float("nan"), "intercept": float("nan"), "ci": [float("nan")] * 2}
+    fit = stats.linregress(np.log10(x[keep]), np.log10(y[keep]))
+    return {**out, "slope": fit.slope, "intercept": fit.intercept,
+            "ci": t_interval(fit.slope, fit.stderr, keep.sum() - 2, level)}
+
+
+#: The outcomes of :func:`slope_verdict`, in words for a page.
+SLOPE_WORDS = {
+    "no_fit": "no line can be fitted, because fewer than three models have a positive ratio",
+    "inconclusive": "inconclusive, as the interval holds both 0 and 1",
+    "like_k": "consistent with growth like k",
+    "slower": "it grows with k, but more slowly than k",
+    "faster": "it grows faster than k",
+    "flat": "no significant growth with k",
+}
+
+
+def slope_verdict(fit: dict) -> str:
+    """What a fitted log-log slope says about growth like ``k`` (slope 1): ``no_fit`` (fewer
+    than 3 points), ``inconclusive`` (the interval holds 0 and 1), ``like_k`` (it holds 1),
+    ``slower`` (inside (0, 1)), ``faster`` (above 1) or ``flat`` (holds 0, or lies below it)."""
+    if fit["n"] < 3 or not np.isfinite(fit["slope"]):
+        return "no_fit"
+    low, high = fit["ci"]
+    if low <= 0 and high >= 1:
+        return "inconclusive"
+    if low <= 1 <= high:
+        return "like_k"
+    if low > 1:
+        return "faster"
+    return "slower" if low > 0 else "flat"
+
+
+def threshold_crossing(sizes, values, epsilon: float) -> float | None:
+    """The smallest amount of data at which ``values`` (over increasing ``sizes``) falls below
+    ``epsilon``, linearly interpolated between grid points; None when it never does (the KL table,
+    Table 3 of Ji et al.)."""
+    for i, (n, v) in enumerate(zip(sizes, values)):
+        if v < epsilon:
+            if i == 0:
+                return float(n)
+            n0, v0 = sizes[i - 1], values[i - 1]
+            return float(n0 + (v0 - epsilon) / (v0 - v) * (n - n0))
+    return None
+
+
+def words(verdict: bool | None, yes: str, no: str, undecided: str = UNDECIDED) -> str:
+    """The words for a stored three-valued verdict: ``yes``, ``no``, or ``undecided`` for None."""
+    if verdict is None:
+        return undecided
+    return yes if verdict else no
