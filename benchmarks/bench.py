@@ -178,14 +178,15 @@ def generation_bench(label, model, tokenizer, cfg: Config) -> dict:
 
 def chapter_times(root) -> list[dict]:
     """Durations of the last ``regenerate`` run of each chapter, per preset, in book order."""
-    from elastic import book
+    from elastic import chapters
 
     out = []
     for preset, target in (("smoke", "make test"), ("cpu", "make book")):
         rows = []
-        for name in book.toc_notebooks(root):
-            record = book.read_record(root, name, preset)
-            rows.append({"name": name, "seconds": record and record["duration_s"], "status": record and record["status"]})
+        for name in chapters.toc_notebooks(root):
+            execution = chapters.read_execution(root, name, preset)
+            rows.append({"name": name, "seconds": execution and execution["duration_s"],
+                         "status": execution and execution["status"]})
         out.append({"preset": preset, "target": target, "chapters": rows})
     return out
 

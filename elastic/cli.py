@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from elastic import book, results
+from elastic import book, chapters, results
 from elastic.config import PRESETS
 from elastic.errors import ElasticError
 
@@ -42,7 +42,7 @@ def run_in_parallel(root: Path, names: list[str], preset: str, jobs: int) -> dic
     """Execute ``names`` in up to ``jobs`` processes; a chapter starts once the chapters whose
     results it loads are done. Only the overall bar is drawn (cell bars of parallel runs would
     interleave)."""
-    needs = {name: [d for d in book.dependencies(root, name) if d in names] for name in names}
+    needs = {name: [d for d in chapters.dependencies(root, name) if d in names] for name in names}
     pending, running, failures = list(names), {}, {}
     # spawn, not fork: the parent holds tqdm's monitor thread, and forked threads are unsafe
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool, \
@@ -65,7 +65,7 @@ def run_in_parallel(root: Path, names: list[str], preset: str, jobs: int) -> dic
 
 def regenerate(args) -> int:
     root = Path(args.root).resolve()
-    names = book.toc_notebooks(root)
+    names = chapters.toc_notebooks(root)
     unknown = sorted(set(args.only or []) - set(names))
     if unknown:
         raise ElasticError(f"unknown chapter(s) {', '.join(unknown)}; chapters: {', '.join(names)}")
@@ -73,9 +73,9 @@ def regenerate(args) -> int:
         raise ElasticError(f"--jobs {args.jobs}: give at least 1")
     chosen = [n for n in names if not args.only or n in args.only]
     book.clean_leftovers(root, args.preset)
-    library = book.library_hash()
+    library = chapters.library_hash()
     todo = [n for n in chosen if args.force
-            or not book.up_to_date(root, n, args.preset, book.cache_key(root, n, args.preset, library=library))]
+            or not chapters.up_to_date(root, n, args.preset, chapters.cache_key(root, n, args.preset, library=library))]
     skipped, failures = [n for n in chosen if n not in todo], {}
     if skipped:
         print(f"up to date, skipped ({len(skipped)}): {', '.join(skipped)}")
@@ -86,13 +86,13 @@ def regenerate(args) -> int:
     else:
         failures = run_in_parallel(root, todo, args.preset, args.jobs)
     for name in todo:
-        record = book.read_record(root, name, args.preset) or {"duration_s": float("nan")}
-        print(f"executed {record['duration_s']:8.1f} s  {name}{'  FAILED' if name in failures else ''}")
+        execution = chapters.read_execution(root, name, args.preset) or {"duration_s": float("nan")}
+        print(f"executed {execution['duration_s']:8.1f} s  {name}{'  FAILED' if name in failures else ''}")
     if failures:
         for name in todo:
             if name in failures:
                 print(f"FAILED {name}: {failures[name]} (partial notebook: "
-                      f"{book.executed_dir(root, args.preset) / (name + '.ipynb')})", file=sys.stderr)
+                      f"{chapters.executed_dir(root, args.preset) / (name + '.ipynb')})", file=sys.stderr)
         print(f"{len(failures)} of {len(todo)} executed chapters failed"
               + ("" if args.no_build else "; the book was not built"), file=sys.stderr)
         return 1
@@ -107,7 +107,7 @@ def student_notebooks(args) -> int:
     from elastic import coursework
 
     written = coursework.write_student_notebooks(Path(args.root).resolve(), Path(args.out), args.answers)
-    what = "solutions in the answer cells" if args.answers else f"cells tagged {book.SOLUTION_TAG!r} removed"
+    what = "solutions in the answer cells" if args.answers else f"cells tagged {chapters.SOLUTION_TAG!r} removed"
     print(f"{len(written)} student notebooks ({what}; a check after each exercise) in {args.out}")
     return 0
 

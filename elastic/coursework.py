@@ -14,7 +14,7 @@ import re
 import textwrap
 from pathlib import Path
 
-from elastic import book, exercises
+from elastic import chapters, exercises
 from elastic.errors import ElasticError
 
 #: The line of ``book/coursework.md`` that staging replaces with the table of exercises.
@@ -42,7 +42,7 @@ def statements(root: Path, chapter: str) -> dict[str, str]:
 
 def book_labels(root: Path) -> list[tuple[str, str]]:
     """``(chapter, label)`` of every exercise of the book, in reading order."""
-    return [(name, label) for name in book.toc_notebooks(root) for label in statements(root, name)]
+    return [(name, label) for name in chapters.toc_notebooks(root) for label in statements(root, name)]
 
 
 def plain(text: str) -> str:
@@ -63,13 +63,13 @@ def solutions(root: Path, chapter: str) -> dict[str, str]:
     import jupytext
 
     found = {}
-    for cell in jupytext.read(book.source_path(Path(root), chapter)).cells:
+    for cell in jupytext.read(chapters.source_path(Path(root), chapter)).cells:
         label = cell.metadata.get(EXERCISE_KEY)
         if label is None:
             continue
-        if book.SOLUTION_TAG not in cell.metadata.get("tags", []) or label in found:
+        if chapters.SOLUTION_TAG not in cell.metadata.get("tags", []) or label in found:
             raise ElasticError(f"notebooks/{chapter}.py: the cell of {label} must be tagged "
-                               f"{book.SOLUTION_TAG!r}, and there must be one per exercise")
+                               f"{chapters.SOLUTION_TAG!r}, and there must be one per exercise")
         found[label] = cell.source
     return found
 
@@ -102,7 +102,7 @@ def student_notebook(root: Path, name: str, answers: bool = False):
     import nbformat
 
     root = Path(root)
-    nb = book.student_notebook(root, name)
+    nb = chapters.student_notebook(root, name)
     nb.metadata["elastic"] = {**nb.metadata.get("elastic", {}), "chapter": name}
     worked = solutions(root, name) if answers else {}
     cells = [nbformat.v4.new_markdown_cell(INTRO.format(chapter=name)),
@@ -129,7 +129,7 @@ def write_student_notebooks(root: Path, out: Path, answers: bool = False) -> lis
 
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name in book.toc_notebooks(root):
+    for name in chapters.toc_notebooks(root):
         target = out / f"{name}.ipynb"
         nbformat.write(student_notebook(root, name, answers), target)
         written.append(target)
@@ -142,7 +142,7 @@ NEEDS = {"paper": "paper", "cpu": "CPU: the chapter in the cpu preset", "gpu": "
 def _needs(root: Path, exercise: exercises.Exercise) -> str:
     if exercise.needs != "cpu":
         return NEEDS[exercise.needs]
-    record = book.read_record(root, exercise.chapter, "cpu")
+    record = chapters.read_execution(root, exercise.chapter, "cpu")
     minutes = f" ({record['duration_s'] / 60:.0f} min in the last run)" if record and record["status"] == "ok" else ""
     return NEEDS["cpu"] + minutes
 

@@ -22,7 +22,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from elastic import book, exercises
+from elastic import chapters, exercises
 from elastic.errors import ElasticError
 
 OK = "ok"
@@ -91,7 +91,7 @@ def execute(student: str, chapter: str, notebook: Path, out: Path, preset: str, 
     executed.unlink(missing_ok=True)
     env = {**os.environ, exercises.GRADE_LOG: str(log.resolve()), "ELASTIC_RESULTS": str((work / "results").resolve())}
     env.pop("MPLBACKEND", None)  # as in book.execute: the kernel's inline backend keeps figures as images
-    cmd = [sys.executable, "-m", "papermill", str(notebook.resolve()), str(executed.resolve()), "-k", book.KERNEL,
+    cmd = [sys.executable, "-m", "papermill", str(notebook.resolve()), str(executed.resolve()), "-k", chapters.KERNEL,
            "-p", "preset", preset, "--cwd", str(work.resolve()), "--no-progress-bar"]
     # A session of its own, so that a notebook past its time is killed with everything it started
     # (the kernel, in a session of its own too, exits when papermill does).
@@ -128,7 +128,7 @@ def table(runs: list[Run], root: Path) -> list[list[str]]:
     exercise; then each student's score over the checked exercises of the chapters submitted."""
     students = sorted({r.student for r in runs})
     by = {(r.student, r.chapter): r for r in runs}
-    chapters = [c for c in book.toc_notebooks(root) if any(r.chapter == c for r in runs)]
+    chapters = [c for c in chapters.toc_notebooks(root) if any(r.chapter == c for r in runs)]
     rows = [["exercise", *students]]
     right = dict.fromkeys(students, 0)
     total = 0
@@ -150,7 +150,7 @@ def grade(folder: Path, out: Path, preset: str, timeout: float, root: Path) -> P
     if timeout <= 0:
         raise ElasticError(f"--timeout {timeout:g}: give a positive number of seconds")
     out = Path(out)
-    chapters = book.toc_notebooks(root)
+    chapters = chapters.toc_notebooks(root)
     todo = [(student, chapter_of(notebook), notebook) for student, notebook in submissions(folder, out)]
     unknown = sorted({chapter for _, chapter, _ in todo} - set(chapters))
     if unknown:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 
-from elastic import config, results
+from elastic import config, experiments, results
 
 #: The first line of the cell papermill injects for Python kernels.
 PAPERMILL_HEADER = "# Parameters"
@@ -38,8 +38,6 @@ def configure(experiment: str, namespace: dict):
     its results under ``results/<preset>+<hash>/`` for the rest of the kernel, as ``run --set``
     does, so it never replaces a file the book is built from; the printed path is the real one.
     """
-    from elastic import experiments
-
     cls = experiments.config_class(experiment)
     fields = config.field_names(cls)
     unknown = [n for n in injected_parameters(namespace) if n not in fields]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from elastic import results
+from elastic import chapters, results
 from elastic.config import PRESETS
 
 BENCH_MARKER = "% bench-table"
@@ -108,26 +108,24 @@ def bench_markdown() -> str:
 
 def preset_times_markdown(root: Path) -> str:
     """Per chapter and preset: the last run's duration, and the experiments' own wall times."""
-    from elastic import book
-
     root = Path(root)
-    presets = [p for p in PRESETS if book.executed_dir(root, p).exists()]
+    presets = [p for p in PRESETS if chapters.executed_dir(root, p).exists()]
     lines = ["| Chapter | " + " | ".join(f"{p}: notebook (experiment)" for p in presets) + " |",
              "|---|" + "---|" * len(presets)]
     totals = dict.fromkeys(presets, 0.0)
-    for name in book.toc_notebooks(root):
+    for name in chapters.toc_notebooks(root):
         cells = []
         for preset in presets:
-            record = book.read_record(root, name, preset)
-            if record is None:
+            execution = chapters.read_execution(root, name, preset)
+            if execution is None:
                 cells.append("not run")
                 continue
-            totals[preset] += record["duration_s"]
-            files = {results.path(u, preset) for u in book.results_used(root, name)}
+            totals[preset] += execution["duration_s"]
+            files = {results.path(u, preset) for u in chapters.results_used(root, name)}
             walls = [results.load(f.stem, preset)["provenance"]["wall_time_s"] for f in sorted(files) if f.exists()]
             inner = f" ({', '.join(f'{w:.1f} s' for w in walls)})" if walls else ""
-            status = "" if record["status"] == "ok" else f", {record['status']}"
-            cells.append(f"{record['duration_s']:.1f} s{inner}{status}")
+            status = "" if execution["status"] == "ok" else f", {execution['status']}"
+            cells.append(f"{execution['duration_s']:.1f} s{inner}{status}")
         lines.append(f"| {{doc}}`../notebooks/{name}` | " + " | ".join(cells) + " |")
     lines.append("| **all chapters** | " + " | ".join(f"**{totals[p]:.0f} s**" for p in presets) + " |")
     return "\n".join(lines) + "\n\n" + verdicts_markdown(presets) + "\n"

@@ -56,8 +56,8 @@ BOOK_OUTPUT = ROOT / "_build" / "test-book"
 def built_book(executed) -> Path:
     """The book of every chapter executed in smoke, built once per session with warnings as
     errors into ``_build/test-book/_build/html``; tests that read the HTML share it."""
-    from elastic import book
+    from elastic import book, chapters
 
-    for name in book.toc_notebooks(ROOT):
+    for name in chapters.toc_notebooks(ROOT):
         executed(name)
     return book.build(ROOT, "smoke", BOOK_OUTPUT)

@@ -10,17 +10,17 @@ import jupytext
 import nbformat
 import yaml
 
-from elastic import book, results
+from elastic import book, chapters, results
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = book.toc_notebooks(ROOT)
+NOTEBOOKS = chapters.toc_notebooks(ROOT)
 
 
 def test_status_page_lists_every_chapter_with_its_run(built_book):
     page = (built_book / "book" / "status.html").read_text()
     table = re.search(r"<table.*?</table>", page, re.S).group(0)
     for name in NOTEBOOKS:
-        record = book.read_record(ROOT, name, "smoke")
+        record = chapters.read_execution(ROOT, name, "smoke")
         row = re.search(rf'<tr[^>]*>\s*<td[^>]*><p><a[^>]+href="../notebooks/{name}.html".*?</tr>', table, re.S)
         assert row, f"no row for {name}"
         cells = re.sub(r"<[^>]+>", " ", row.group(0))
@@ -115,7 +115,7 @@ def test_glue_md_roles_are_rendered_as_myst():
 def test_status_table_from_records(tmp_path):
     (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n"
                                        "  - file: notebooks/a\n  - file: notebooks/b\n  - file: notebooks/c\n")
-    executed = book.executed_dir(tmp_path, "cpu")
+    executed = chapters.executed_dir(tmp_path, "cpu")
     executed.mkdir(parents=True)
     common = {"preset": "cpu", "started": "2026-01-02T03:04:05+00:00", "duration_s": 12.34}
     (executed / "a.json").write_text(json.dumps({**common, "status": "ok", "results": ["results/cpu/a.json"]}))

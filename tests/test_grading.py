@@ -12,7 +12,7 @@ import jupytext
 import nbformat
 import pytest
 
-from elastic import book, coursework, exercises
+from elastic import chapters, coursework, exercises
 from elastic.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,7 +35,7 @@ def course(tmp_path: Path) -> Path:
     (root / "book").mkdir()
     shutil.copy(ROOT / "book" / f"{CHAPTER}.md", root / "book")
     nb = jupytext.read(ROOT / "notebooks" / f"{CHAPTER}.py")
-    nb.cells = [c for c in nb.cells if {"parameters", book.SOLUTION_TAG} & set(c.metadata.get("tags", []))]
+    nb.cells = [c for c in nb.cells if {"parameters", chapters.SOLUTION_TAG} & set(c.metadata.get("tags", []))]
     jupytext.write(nb, root / "notebooks" / f"{CHAPTER}.py", fmt="py:percent")
     (root / "_toc.yml").write_text(f"format: jb-book\nroot: intro\nparts:\n  - caption: C\n"
                                    f"    chapters:\n      - file: notebooks/{CHAPTER}\n")
@@ -54,7 +54,7 @@ def answer_cell(nb, label: str) -> int:
 def test_student_notebook_has_an_answer_cell_and_a_check_per_exercise_and_the_score(tmp_path):
     nb = handout(course(tmp_path), tmp_path / "handout")
     assert nb.metadata["elastic"]["chapter"] == CHAPTER
-    assert not any(book.SOLUTION_TAG in c.metadata.get("tags", []) for c in nb.cells)
+    assert not any(chapters.SOLUTION_TAG in c.metadata.get("tags", []) for c in nb.cells)
     for label in LABELS:
         i = answer_cell(nb, label)
         variable = exercises.get(label).variable
@@ -68,7 +68,7 @@ def test_student_notebook_has_an_answer_cell_and_a_check_per_exercise_and_the_sc
 
 def test_the_real_chapters_student_notebooks(tmp_path, capsys):
     assert main(["student-notebooks", str(tmp_path), "--root", str(ROOT)]) == 0
-    assert f"{len(book.toc_notebooks(ROOT))} student notebooks" in capsys.readouterr().out
+    assert f"{len(chapters.toc_notebooks(ROOT))} student notebooks" in capsys.readouterr().out
     checks = [c.source for p in tmp_path.glob("*.ipynb") for c in nbformat.read(p, as_version=4).cells
               if c.source.startswith("check(")]
     assert len(checks) == len(exercises.labels(checked_only=True))

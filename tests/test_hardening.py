@@ -219,17 +219,17 @@ def test_no_credential_reaches_a_notebook_output_or_results_file(tmp_path, root,
     import jupytext
     import papermill
 
-    from elastic import book
+    from elastic import book, chapters
 
     source = tmp_path / "token_tree.ipynb"
-    jupytext.write(jupytext.read(book.source_path(root, "token_tree")), source)
+    jupytext.write(jupytext.read(chapters.source_path(root, "token_tree")), source)
     real = [os.environ[k] for k in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN") if os.environ.get(k)]
     # the kernel inherits this process's environment
     for key, value in {"HF_TOKEN": FAKE_TOKEN, "HUGGING_FACE_HUB_TOKEN": FAKE_TOKEN,
                        "ELASTIC_RESULTS": str(tmp_path / "results")}.items():
         monkeypatch.setenv(key, value)
     papermill.execute_notebook(str(source), str(tmp_path / "out.ipynb"), parameters={"preset": "smoke"},
-                               kernel_name=book.KERNEL, cwd=str(root), progress_bar=False)
+                               kernel_name=chapters.KERNEL, cwd=str(root), progress_bar=False)
     assert (tmp_path / "results" / "smoke" / "token_tree.json").exists()
     assert _files_with(FAKE_TOKEN, [tmp_path]) == []
     shaped = re.compile(r"\bhf_[A-Za-z0-9]{30,}\b")

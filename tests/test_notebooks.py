@@ -12,10 +12,10 @@ import nbformat
 import pytest
 import yaml
 
-from elastic import book, colab, experiments, results
+from elastic import chapters, colab, experiments, results
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = book.toc_notebooks(ROOT)
+NOTEBOOKS = chapters.toc_notebooks(ROOT)
 PROVENANCE = {"git_sha", "parameters", "seed", "wall_time_s", "packages"}
 
 
@@ -26,7 +26,7 @@ def cells(nb):
 def test_toc_lists_every_notebook_and_page():
     on_disk = {p.stem for p in (ROOT / "notebooks").glob("*.py")}
     assert set(NOTEBOOKS) == on_disk
-    for entry in book.toc_files(ROOT):
+    for entry in chapters.toc_files(ROOT):
         assert (ROOT / f"{entry}.md").exists() or (ROOT / f"{entry}.py").exists(), entry
 
 
@@ -88,7 +88,7 @@ def test_papermill_unknown_parameter_is_an_error(tmp_path):
 def test_book_builds_with_warnings_as_errors(built_book):
     html = built_book
     assert (html / "index.html").exists()
-    for entry in book.toc_files(ROOT):
+    for entry in chapters.toc_files(ROOT):
         assert (html / f"{entry}.html").exists(), entry
     page = (html / "book" / "intro.html").read_text()
     assert re.search(r'<script[^>]+src="\.\./_static/mathjax/tex-chtml\.js', page)
@@ -99,5 +99,5 @@ def test_book_builds_with_warnings_as_errors(built_book):
 
 
 def test_results_used_names_the_files_chapters_write():
-    assert book.results_used(ROOT, "elasticity_theorem") == {"theorem"}
-    assert book.results_used(ROOT, "token_tree") == {"token_tree"}
+    assert chapters.results_used(ROOT, "elasticity_theorem") == {"theorem"}
+    assert chapters.results_used(ROOT, "token_tree") == {"token_tree"}

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from elastic import book
+from elastic import book, chapters
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = ("xelatex", "latexmk", "pdfinfo", "pdftotext", "pdfimages")
@@ -33,7 +33,7 @@ NUMBERED = ("definition", "proposition", "theorem", "lemma", "corollary", "assum
 
 def _sources() -> list[Path]:
     return [ROOT / "book" / f"{Path(f).name}.md" if f.startswith("book/") else ROOT / "notebooks" / f"{Path(f).name}.py"
-            for f in book.toc_files(ROOT)]
+            for f in chapters.toc_files(ROOT)]
 
 
 def _title(source: Path) -> str:
@@ -51,7 +51,7 @@ def _words(text: str) -> list[str]:
 def pdf(executed) -> Path:
     from conftest import BOOK_OUTPUT
 
-    for name in book.toc_notebooks(ROOT):
+    for name in chapters.toc_notebooks(ROOT):
         executed(name)
     return book.build(ROOT, "smoke", BOOK_OUTPUT, builder="pdflatex") / book.PDF_NAME
 
@@ -64,8 +64,8 @@ def _run(*cmd) -> str:
 def test_pdf_has_every_chapter_and_no_unresolved_reference(pdf):
     text = _run("pdftotext", str(pdf), "-")
     pages = int(re.search(r"Pages:\s+(\d+)", _run("pdfinfo", str(pdf))).group(1))
-    chapters = [f for f in book.toc_files(ROOT) if f.startswith("book/")]
-    assert pages >= len(chapters), "every chapter starts a page"
+    book_pages = [f for f in chapters.toc_files(ROOT) if f.startswith("book/")]
+    assert pages >= len(book_pages), "every chapter starts a page"
     words = " ".join(_words(text))
     for source in _sources():
         assert " ".join(_words(_title(source))) in words, f"{source.name}: its title is not in the PDF"

@@ -8,8 +8,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from elastic import book
+from elastic import chapters
 from elastic.cli import main
+from elastic.errors import ElasticError
 
 HEADER = """# ---
 # jupyter:
@@ -30,11 +31,15 @@ print(results.load("{name}", preset))
 """
 
 
-def project(root: Path, notebooks: dict[str, str]) -> Path:
-    """A project with ``notebooks`` ({name: extra cells}) as the chapters of its _toc.yml."""
+def project(root: Path, notebooks: dict[str, str], uses: dict[str, list[str]] | None = None) -> Path:
+    """A project with ``notebooks`` ({name: extra cells}) as the chapters of its _toc.yml; ``uses``
+    declares, in a notebook's header, the chapters whose results it reads."""
     (root / "notebooks").mkdir(parents=True)
     for name, extra in notebooks.items():
-        (root / "notebooks" / f"{name}.py").write_text(HEADER + PARAMETERS + WRITE_RESULT.format(name=name) + extra)
+        header = HEADER
+        if uses and name in uses:
+            header = header.replace("# jupyter:\n", f"# jupyter:\n#   elastic:\n#     uses: {uses[name]}\n")
+        (root / "notebooks" / f"{name}.py").write_text(header + PARAMETERS + WRITE_RESULT.format(name=name) + extra)
     chapters = "".join(f"      - file: notebooks/{name}\n" for name in notebooks)
     (root / "_toc.yml").write_text(f"format: jb-book\nroot: intro\nparts:\n  - caption: C\n    chapters:\n{chapters}")
     return root
@@ -49,7 +54,7 @@ def _isolated(monkeypatch):
     monkeypatch.delenv("ELASTIC_RESULTS", raising=False)  # notebooks write results/ in their project
     # a fixed library hash: an edit of elastic/ while the tests run must not re-run these notebooks
     # (it is tested on its own below; --jobs workers, in other processes, still hash the real one)
-    monkeypatch.setattr(book, "library_hash", lambda: "the library")
+    monkeypatch.setattr(chapters, "library_hash", lambda: "the library")
 
 
 def test_second_run_executes_nothing_and_an_edited_notebook_runs_alone(tmp_path, capsys):
@@ -57,27 +62,27 @@ def test_second_run_executes_nothing_and_an_edited_notebook_runs_alone(tmp_path,
     assert regenerate(root) == 0
     out = capsys.readouterr().out
     assert "executed" in out and "alpha" in out and "beta" in out
-    first = {n: book.read_record(root, n, "smoke") for n in ("alpha", "beta")}
+    first = {n: chapters.read_execution(root, n, "smoke") for n in ("alpha", "beta")}
     for name, record in first.items():
         assert record["status"] == "ok" and record["error"] is None and record["duration_s"] > 0
         assert record["results"] == [f"results/smoke/{name}.json"]
-        assert record["key"] == book.cache_key(root, name, "smoke")
+        assert record["key"] == chapters.cache_key(root, name, "smoke")
         assert (root / "_build" / "executed" / "smoke" / f"{name}.ipynb").exists()
 
     assert regenerate(root) == 0
     out = capsys.readouterr().out
     assert "nothing to execute: all 2 chapters are up to date" in out
     assert "executed" not in out
-    assert {n: book.read_record(root, n, "smoke") for n in first} == first
+    assert {n: chapters.read_execution(root, n, "smoke") for n in first} == first
 
     with open(root / "notebooks" / "beta.py", "a") as source:
         source.write("\n# %%\nprint('edited')\n")
     assert regenerate(root) == 0
     out = capsys.readouterr().out
     assert "up to date, skipped (1): alpha" in out and "beta" in out.split("executed", 1)[1]
-    assert book.read_record(root, "alpha", "smoke") == first["alpha"]
-    assert book.read_record(root, "beta", "smoke")["started"] >= first["beta"]["started"]
-    assert book.read_record(root, "beta", "smoke")["key"] != first["beta"]["key"]
+    assert chapters.read_execution(root, "alpha", "smoke") == first["alpha"]
+    assert chapters.read_execution(root, "beta", "smoke")["started"] >= first["beta"]["started"]
+    assert chapters.read_execution(root, "beta", "smoke")["key"] != first["beta"]["key"]
 
     touched = root / "notebooks" / "alpha.py"  # `touch`: same content, newer modification time
     stamp = touched.stat().st_mtime_ns + 10**9
@@ -88,7 +93,7 @@ def test_second_run_executes_nothing_and_an_edited_notebook_runs_alone(tmp_path,
 
     assert regenerate(root, "--force", "--only", "alpha") == 0
     assert "alpha" in capsys.readouterr().out
-    assert book.read_record(root, "alpha", "smoke")["started"] >= first["alpha"]["started"]
+    assert chapters.read_execution(root, "alpha", "smoke")["started"] >= first["alpha"]["started"]
 
 
 def test_a_failure_is_listed_the_others_run_and_the_partial_notebook_is_kept(tmp_path, capsys):
@@ -98,8 +103,8 @@ def test_a_failure_is_listed_the_others_run_and_the_partial_notebook_is_kept(tmp
     captured = capsys.readouterr()
     assert "FAILED broken: RuntimeError: broken on purpose" in captured.err
     assert "1 of 2 executed chapters failed" in captured.err
-    assert book.read_record(root, "fine", "smoke")["status"] == "ok"
-    record = book.read_record(root, "broken", "smoke")
+    assert chapters.read_execution(root, "fine", "smoke")["status"] == "ok"
+    record = chapters.read_execution(root, "broken", "smoke")
     assert record["status"] == "failed" and record["error"] == "RuntimeError: broken on purpose"
     assert record["results"] == ["results/smoke/broken.json"]  # the cell before the failure ran
     partial = nbformat.read(root / record["notebook"], as_version=4)
@@ -115,46 +120,47 @@ def test_a_failure_is_listed_the_others_run_and_the_partial_notebook_is_kept(tmp
 
 def test_parallel_jobs_respect_dependencies_and_attribute_results(tmp_path, capsys):
     reads_alpha = '\n# %%\nprint(results.load("alpha", preset))\n'
-    root = project(tmp_path, {"alpha": "", "beta": "", "gamma": reads_alpha})
-    assert book.dependencies(root, "gamma") == ["alpha"]
-    assert book.dependencies(root, "alpha") == []
+    root = project(tmp_path, {"alpha": "", "beta": "", "gamma": reads_alpha}, uses={"gamma": ["alpha"]})
+    assert chapters.dependencies(root, "gamma") == ["alpha"]
+    assert chapters.dependencies(root, "alpha") == []
     assert regenerate(root, "--jobs", "2") == 0
     out = capsys.readouterr().out
     assert [line.split()[-1] for line in out.splitlines() if line.startswith("executed")] == ["alpha", "beta", "gamma"]
     for name in ("alpha", "beta", "gamma"):
-        assert book.read_record(root, name, "smoke")["results"] == [f"results/smoke/{name}.json"]
+        assert chapters.read_execution(root, name, "smoke")["results"] == [f"results/smoke/{name}.json"]
     # gamma read alpha's results (it fails if it starts before alpha is done)
-    assert book.read_record(root, "gamma", "smoke")["status"] == "ok"
+    assert chapters.read_execution(root, "gamma", "smoke")["status"] == "ok"
 
     # gamma's key includes alpha's: editing alpha re-runs both
-    keys = {name: book.cache_key(root, name, "smoke") for name in ("alpha", "beta", "gamma")}
+    assert chapters.results_used(root, "gamma") == {"gamma", "alpha"}
+    keys = {name: chapters.cache_key(root, name, "smoke") for name in ("alpha", "beta", "gamma")}
     with open(root / "notebooks" / "alpha.py", "a") as source:
         source.write("\n# %%\nprint('edited')\n")
-    assert {name for name in keys if book.cache_key(root, name, "smoke") != keys[name]} == {"alpha", "gamma"}
+    assert {name for name in keys if chapters.cache_key(root, name, "smoke") != keys[name]} == {"alpha", "gamma"}
 
 
 def test_cache_key_covers_source_parameters_and_preset(tmp_path):
     root = project(tmp_path, {"alpha": ""})
-    key = book.cache_key(root, "alpha", "smoke")
-    assert key == book.cache_key(root, "alpha", "smoke")
-    assert key != book.cache_key(root, "alpha", "cpu")
-    assert key != book.cache_key(root, "alpha", "smoke", {"seed": 1})
-    assert key != book.cache_key(root, "alpha", "smoke", library="another library")
+    key = chapters.cache_key(root, "alpha", "smoke")
+    assert key == chapters.cache_key(root, "alpha", "smoke")
+    assert key != chapters.cache_key(root, "alpha", "cpu")
+    assert key != chapters.cache_key(root, "alpha", "smoke", {"seed": 1})
+    assert key != chapters.cache_key(root, "alpha", "smoke", library="another library")
 
 
 def test_library_hash_covers_python_and_preset_files(tmp_path, monkeypatch):
     monkeypatch.undo()
-    monkeypatch.setattr(book, "LIBRARY", tmp_path)
+    monkeypatch.setattr(chapters, "LIBRARY", tmp_path)
     (tmp_path / "presets").mkdir()
     (tmp_path / "module.py").write_text("x = 1\n")
     (tmp_path / "presets" / "smoke.yaml").write_text("a: {}\n")
-    first = book.library_hash()
+    first = chapters.library_hash()
     (tmp_path / "module.cpython-311.pyc").write_bytes(b"compiled")
-    assert book.library_hash() == first
+    assert chapters.library_hash() == first
     (tmp_path / "presets" / "smoke.yaml").write_text("a: {n: 1}\n")
-    second = book.library_hash()
+    second = chapters.library_hash()
     (tmp_path / "module.py").write_text("x = 2\n")
-    assert len({first, second, book.library_hash()}) == 3
+    assert len({first, second, chapters.library_hash()}) == 3
 
 
 def test_unknown_chapter_and_bad_jobs_are_one_line_errors(tmp_path, capsys):
@@ -175,6 +181,12 @@ def test_student_notebooks_strip_solution_cells(tmp_path, capsys):
     sources = [c.source for c in nb.cells]
     assert "answer = None  # your answer" in sources
     assert not any("42" in s or "Because" in s for s in sources)
-    assert not any(book.SOLUTION_TAG in c.metadata.get("tags", []) for c in nb.cells)
+    assert not any(chapters.SOLUTION_TAG in c.metadata.get("tags", []) for c in nb.cells)
     assert nb.metadata["kernelspec"]["name"] == "python3"
     assert json.loads((out / "alpha.ipynb").read_text())["nbformat"] == 4
+
+
+def test_a_chapter_may_use_only_earlier_chapters(tmp_path):
+    root = project(tmp_path, {"alpha": "", "beta": ""}, uses={"alpha": ["beta"]})
+    with pytest.raises(ElasticError, match=r"notebooks/alpha.py uses beta, not earlier chapters of _toc.yml"):
+        chapters.dependencies(root, "alpha")

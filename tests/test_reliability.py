@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from elastic import book, config, experiments, models, results, score, train
+from elastic import chapters, config, experiments, models, results, score, train
 from elastic.errors import ElasticError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,22 +31,22 @@ def test_a_chapter_killed_by_sigkill_runs_again_and_alone(tmp_path, monkeypatch)
     child = subprocess.Popen(regen + ["--only", "beta"], env={**env, "ELASTIC_TEST_HANG": "1"}, cwd=root, start_new_session=True,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 40
-    while (book.read_record(root, "beta", "smoke") or {}).get("status") != "running" and time.time() < deadline:
+    while (chapters.read_execution(root, "beta", "smoke") or {}).get("status") != "running" and time.time() < deadline:
         time.sleep(0.2)
     time.sleep(3)  # inside the chapter: its kernel is running the cells
     os.killpg(child.pid, signal.SIGKILL)
     child.wait()
-    assert book.read_record(root, "beta", "smoke")["status"] == "running"
-    key = book.cache_key(root, "beta", "smoke")
-    assert not book.up_to_date(root, "beta", "smoke", key)
-    assert book.up_to_date(root, "alpha", "smoke", book.cache_key(root, "alpha", "smoke"))
+    assert chapters.read_execution(root, "beta", "smoke")["status"] == "running"
+    key = chapters.cache_key(root, "beta", "smoke")
+    assert not chapters.up_to_date(root, "beta", "smoke", key)
+    assert chapters.up_to_date(root, "alpha", "smoke", chapters.cache_key(root, "alpha", "smoke"))
     again = subprocess.run(regen, env=env, capture_output=True, text=True, cwd=root)
     assert again.returncode == 0, again.stderr
     assert "skipped (1): alpha" in again.stdout and "executed" in again.stdout
     assert [line.split()[-1] for line in again.stdout.splitlines() if line.startswith("executed")] == ["beta"]
-    assert book.read_record(root, "beta", "smoke")["status"] == "ok"
-    assert not list(book.executed_dir(root, "smoke").glob("*.input.ipynb"))
-    assert not list(book.executed_dir(root, "smoke").glob(".*.running.ipynb"))
+    assert chapters.read_execution(root, "beta", "smoke")["status"] == "ok"
+    assert not list(chapters.executed_dir(root, "smoke").glob("*.input.ipynb"))
+    assert not list(chapters.executed_dir(root, "smoke").glob(".*.running.ipynb"))
 
 
 def test_a_chapter_is_stale_once_a_results_file_it_used_is_corrupt_or_another_runs(tmp_path, monkeypatch):
@@ -55,25 +55,25 @@ def test_a_chapter_is_stale_once_a_results_file_it_used_is_corrupt_or_another_ru
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("ELASTIC_RESULTS", raising=False)
     root = project(tmp_path, {"alpha": ""})
-    key = book.cache_key(root, "alpha", "smoke")
-    book.executed_dir(root, "smoke").mkdir(parents=True)
-    (book.executed_dir(root, "smoke") / "alpha.ipynb").write_text("{}")
+    key = chapters.cache_key(root, "alpha", "smoke")
+    chapters.executed_dir(root, "smoke").mkdir(parents=True)
+    (chapters.executed_dir(root, "smoke") / "alpha.ipynb").write_text("{}")
     own = experiments.module("token_tree").run(config.load("token_tree", "smoke"))
     alpha = root / "results" / "smoke" / "alpha.json"
     alpha.write_text(json.dumps({"preset": "smoke", "provenance": {"parameters": {"preset": "smoke"}}}))
     used = ["results/smoke/alpha.json", "results/smoke/token_tree.json"]
-    book.record_path(root, "alpha", "smoke").write_text(json.dumps(
+    chapters.execution_path(root, "alpha", "smoke").write_text(json.dumps(
         {"name": "alpha", "preset": "smoke", "key": key, "status": "ok", "parameters": {}, "results": used}))
-    assert book.up_to_date(root, "alpha", "smoke", key)
+    assert chapters.up_to_date(root, "alpha", "smoke", key)
     tree = results.path("token_tree", "smoke")
     tree.write_text(tree.read_text().replace('"seed": 0', '"seed": 7'))  # another run of the experiment
-    assert not book.up_to_date(root, "alpha", "smoke", key)
+    assert not chapters.up_to_date(root, "alpha", "smoke", key)
     tree.write_text(json.dumps(own))
-    assert book.up_to_date(root, "alpha", "smoke", key)
+    assert chapters.up_to_date(root, "alpha", "smoke", key)
     alpha.write_text(json.dumps({"preset": "cpu", "provenance": {"parameters": {"preset": "cpu"}}}))
-    assert not book.up_to_date(root, "alpha", "smoke", key)
+    assert not chapters.up_to_date(root, "alpha", "smoke", key)
     alpha.write_text("{not json")
-    assert not book.up_to_date(root, "alpha", "smoke", key)
+    assert not chapters.up_to_date(root, "alpha", "smoke", key)
 
 
 def test_results_follow_the_umask(tmp_path):
