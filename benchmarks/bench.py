@@ -193,7 +193,7 @@ def chapter_times(root) -> list[dict]:
 
 def rebound_growth(cfg: Config) -> list[dict]:
     """The smoke rebound chapter's grid with more and more negative sizes, from an empty cache."""
-    from elastic import config
+    from elastic import experiments
     from elastic.experiments import rebound
 
     rows = []
@@ -202,7 +202,7 @@ def rebound_growth(cfg: Config) -> list[dict]:
         for negatives in cfg.rebound_grids:
             with tempfile.TemporaryDirectory() as tmp:
                 os.environ["ELASTIC_RESULTS"] = tmp
-                rcfg = config.load("rebound", "smoke", negative_sizes=negatives, cache_dir=tmp)
+                rcfg = experiments.load_config("rebound", "smoke", negative_sizes=negatives, cache_dir=tmp)
                 start = time.perf_counter()
                 rebound.run(rcfg)
                 rows.append({"positive_sizes": list(rcfg.positive_sizes), "negative_sizes": list(negatives),

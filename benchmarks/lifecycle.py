@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from elastic import config
+from elastic import experiments
 from elastic import lifecycle as lc
 from elastic.models import byte_tokenizer, tiny_model
 from elastic.sources import AttributeSource
@@ -98,7 +98,7 @@ def grid(preset: str) -> None:
 
     with tempfile.TemporaryDirectory() as cache:
         os.environ["ELASTIC_RESULTS"] = cache
-        cfg = config.load("lifecycle", preset, cache_dir=cache)
+        cfg = experiments.load_config("lifecycle", preset, cache_dir=cache)
         for label in ("empty cache", "filled cache"):
             start = time.perf_counter()
             data = lifecycle.run(cfg)["data"]
@@ -116,7 +116,7 @@ def main() -> None:
     parser.add_argument("--no-sft", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    cfg = config.load("lifecycle", args.preset)
+    cfg = experiments.load_config("lifecycle", args.preset)
     loops(tuple(cfg.models[-1]), args.steps, args.rounds, cfg.batch_size, not args.no_sft)
     if not args.no_grid:
         grid(args.preset)

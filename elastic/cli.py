@@ -144,7 +144,7 @@ def run_experiment(args) -> int:
     GPU cluster, and a quick way to refresh one results file."""
     import yaml
 
-    from elastic import config, experiments
+    from elastic import experiments
 
     overrides = {}
     for item in args.set or []:
@@ -155,8 +155,8 @@ def run_experiment(args) -> int:
             overrides[key] = yaml.safe_load(value)
         except yaml.YAMLError as exc:
             raise ElasticError(f"--set {item!r}: the value is not valid YAML ({exc.problem}); quote it") from exc
-    cfg = config.load(args.name, args.preset, **overrides)
-    with results.redirect(args.preset, config.overrides_of(args.name, cfg)):
+    cfg = experiments.load_config(args.name, args.preset, **overrides)
+    with results.redirect(args.preset, experiments.overrides_of(args.name, cfg)):
         record = experiments.module(args.name).run(cfg)
         target = results.path(experiments.results_name(args.name), args.preset)
     print(f"results: {target} ({record['provenance']['wall_time_s']:.1f} s)")

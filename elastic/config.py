@@ -1,4 +1,6 @@
-"""Presets and configs: one flow from a preset name to a typed config.
+"""Presets and configs: the types, checks and preset files of the one flow from a preset name to
+a typed config (which :func:`elastic.experiments.load_config` completes with the experiment's
+``Config`` class).
 
 A preset (one of :data:`PRESETS`) is a YAML file in ``elastic/presets/`` with one section per
 experiment; the keys of a section are the fields of that experiment's ``Config`` dataclass, so there
@@ -164,18 +166,20 @@ def experiment_sections(preset: str) -> list[str]:
     return [name for name in preset_sections(preset) if name != SHARED]
 
 
-def preset_section(experiment: str, preset: str) -> dict:
-    """The preset values of one experiment: its own section over the ``shared`` one (which only
-    chapters with :class:`TrainerFields` inherit). A key its ``Config`` lacks, in either section,
-    is an error naming the key, the section and the valid fields."""
-    from elastic import experiments
-
-    cls = experiments.config_class(experiment)
+def preset_section(experiment: str, preset: str, cls: type | None = None) -> dict:
+    """The preset values of one experiment: its own section over the ``shared`` one. Given its
+    ``Config`` class ``cls``, only chapters with :class:`TrainerFields` inherit ``shared``, and a key
+    ``cls`` lacks, in either section, is an error naming the key, the section and the valid fields
+    (what :func:`elastic.experiments.load_config` reads); without, ``shared`` is inherited as it is
+    (what the GPU plan of a fine-tuning chapter reads)."""
     sections = preset_sections(preset)
     if experiment not in sections:
         raise ElasticError(f"preset {preset!r} has no section {experiment!r}: add one to {PRESET_DIR / f'{preset}.yaml'}")
-    shared = (sections.get(SHARED) or {}) if issubclass(cls, TrainerFields) else {}
+    inherits = cls is None or issubclass(cls, TrainerFields)
+    shared = (sections.get(SHARED) or {}) if inherits else {}
     own = sections[experiment] or {}
+    if cls is None:
+        return {**shared, **own}
     valid = field_names(cls)
     for where, values in ((f"section {SHARED!r}", shared), (f"section {experiment!r}", own)):
         stale = sorted(set(values) - set(valid))
@@ -191,7 +195,7 @@ def trainer_args(preset: str) -> dict:
     """The trainer fields of ``preset``'s ``shared`` section, over :class:`TrainerFields`'s defaults."""
     shared = preset_sections(preset).get(SHARED) or {}
     names = field_names(TrainerFields)
-    return TrainerFields(**{k: _freeze(v) for k, v in shared.items() if k in names}).trainer_args()
+    return TrainerFields(**{k: freeze(v) for k, v in shared.items() if k in names}).trainer_args()
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -219,35 +223,6 @@ def read_yaml(path: Path):
         raise ElasticError(f"{path} is not valid YAML{where}: fix that line") from exc
 
 
-def load(experiment: str, preset: str, **overrides):
-    """The ``Config`` of ``experiment`` under ``preset``, with ``overrides`` applied.
-
-    An unknown preset, an unknown parameter or a value of the wrong type raises an
-    :class:`ElasticError` whose one line lists the valid choices.
-    """
-    from elastic import experiments
-
-    cls = experiments.config_class(experiment)
-    valid = field_names(cls)
-    values = {k: _freeze(v) for k, v in preset_section(experiment, preset).items()}
-    unknown = sorted(set(overrides) - set(valid))
-    if unknown:
-        raise ElasticError(
-            f"unknown parameter(s) {', '.join(unknown)} for {experiment}; "
-            f"valid parameters: {', '.join(valid)}"
-        )
-    values.update({k: _freeze(v) for k, v in overrides.items()})
-    values["preset"] = preset
-    return cls(**values)
-
-
-def overrides_of(experiment: str, cfg) -> dict:
-    """The fields where ``cfg`` departs from its preset's values: what makes a run one of its own
-    (see :func:`elastic.results.run_dir`); {} for the preset's own run."""
-    own = load(experiment, cfg.preset).asdict()
-    return {k: v for k, v in cfg.asdict().items() if own[k] != v}
-
-
-def _freeze(value):
+def freeze(value):
     """YAML and papermill give lists; configs are frozen, so they hold tuples."""
-    return tuple(_freeze(v) for v in value) if isinstance(value, list) else value
+    return tuple(freeze(v) for v in value) if isinstance(value, list) else value

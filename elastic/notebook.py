@@ -52,8 +52,8 @@ def configure(experiment: str, namespace: dict):
         for name in fields
         if name != "preset" and namespace.get(name) is not None
     }
-    cfg = config.load(experiment, preset, **overrides)
-    results.use_run_dir(preset, config.overrides_of(experiment, cfg))
+    cfg = experiments.load_config(experiment, preset, **overrides)
+    results.use_run_dir(preset, experiments.overrides_of(experiment, cfg))
     target = results.path(experiments.results_name(experiment), preset)
     print(f"{experiment}: preset {preset}; results -> {target}")
     return cfg

@@ -10,34 +10,34 @@ from elastic.notebook import configure, injected_parameters
 
 def test_unknown_preset_lists_valid_ones():
     with pytest.raises(ElasticError) as info:
-        config.load("token_tree", "nosuch")
+        experiments.load_config("token_tree", "nosuch")
     assert str(info.value) == "unknown preset 'nosuch'; valid presets: smoke, cpu, colab, paper"
 
 
 def test_unknown_parameter_lists_valid_ones():
     with pytest.raises(ElasticError, match=r"unknown parameter\(s\) n_seqs for token_tree; valid parameters: preset, seed, n_sequences"):
-        config.load("token_tree", "smoke", n_seqs=3)
+        experiments.load_config("token_tree", "smoke", n_seqs=3)
 
 
 def test_unknown_experiment():
     with pytest.raises(ElasticError, match="unknown experiment 'nope'; valid experiments: .*token_tree"):
-        config.load("nope", "smoke")
+        experiments.load_config("nope", "smoke")
 
 
 def test_wrong_type_is_an_error():
     with pytest.raises(ElasticError, match=r"n_sequences='10' should be of type int"):
-        config.load("token_tree", "smoke", n_sequences="10")
+        experiments.load_config("token_tree", "smoke", n_sequences="10")
 
 
 def test_overrides_and_lists_become_tuples():
-    cfg = config.load("token_tree", "smoke", n_sequences=7, mixture_sizes=[5, 6])
+    cfg = experiments.load_config("token_tree", "smoke", n_sequences=7, mixture_sizes=[5, 6])
     assert cfg.n_sequences == 7 and cfg.mixture_sizes == (5, 6) and cfg.preset == "smoke"
 
 
 @pytest.mark.parametrize("preset", config.PRESETS)
 @pytest.mark.parametrize("name", experiments.names())
 def test_every_preset_configures_every_experiment(name, preset):
-    cfg = config.load(name, preset)
+    cfg = experiments.load_config(name, preset)
     assert cfg.preset == preset
 
 
@@ -62,11 +62,11 @@ def presets(tmp_path, monkeypatch):
 def test_fine_tuning_chapters_inherit_the_shared_section(presets):
     presets("shared:\n  learning_rate: 5.0e-4\n  n_eval: 6\n  max_new_tokens: 3\n"
             "rebound:\n  n_eval: 10\ntoken_tree:\n  n_sequences: 9\n")
-    cfg = config.load("rebound", "smoke")
+    cfg = experiments.load_config("rebound", "smoke")
     assert (cfg.learning_rate, cfg.n_eval, cfg.max_new_tokens) == (5e-4, 10, 3)  # its own section wins
     assert cfg.trainer_args()["learning_rate"] == 5e-4 and "bf16" not in cfg.trainer_args()
-    assert config.load("rebound", "smoke", learning_rate=1e-2, n_eval=2).learning_rate == 1e-2  # --set wins
-    assert config.load("token_tree", "smoke").n_sequences == 9  # a chapter that trains nothing inherits nothing
+    assert experiments.load_config("rebound", "smoke", learning_rate=1e-2, n_eval=2).learning_rate == 1e-2  # --set wins
+    assert experiments.load_config("token_tree", "smoke").n_sequences == 9  # a chapter that trains nothing inherits nothing
     assert config.trainer_args("smoke")["learning_rate"] == 5e-4
 
 
@@ -77,7 +77,7 @@ def test_an_unknown_key_in_a_preset_names_its_section(presets, section, where):
     presets(yaml.safe_dump(sections))
     with pytest.raises(ElasticError, match=f"preset 'smoke' sets unknown field\\(s\\) learning_rat for rebound "
                                            f"in its {where}; valid fields: preset, seed, learning_rate"):
-        config.load("rebound", "smoke")
+        experiments.load_config("rebound", "smoke")
 
 
 def test_a_wrong_type_in_the_shared_section_is_an_error(presets):
@@ -85,7 +85,7 @@ def test_a_wrong_type_in_the_shared_section_is_an_error(presets):
     with pytest.raises(ElasticError, match="learning_rate='2e-4' should be of type float"):
         config.trainer_args("smoke")
     with pytest.raises(ElasticError, match="learning_rate='2e-4' should be of type float"):
-        config.load("rebound", "smoke")
+        experiments.load_config("rebound", "smoke")
 
 
 def test_papermill_injection_is_read_back():
@@ -102,7 +102,7 @@ def test_configure_rejects_injected_unknown_parameter():
 
 def test_configure_uses_non_none_globals_as_overrides():
     cfg = configure("token_tree", {"preset": "smoke", "seed": None, "n_sequences": 11})
-    defaults = config.load("token_tree", "smoke")
+    defaults = experiments.load_config("token_tree", "smoke")
     assert cfg == dataclasses.replace(defaults, n_sequences=11)
     assert results.directory("smoke") == results.run_dir("smoke", {"n_sequences": 11})  # a run of its own
     configure("token_tree", {"preset": "smoke", "n_sequences": defaults.n_sequences})
@@ -112,12 +112,12 @@ def test_configure_uses_non_none_globals_as_overrides():
 @pytest.mark.parametrize("name, value", [("n_sequences", 0), ("n_sequences", -5), ("mixture_sizes", (10, -2))])
 def test_counts_and_sizes_must_be_positive(name, value):
     with pytest.raises(ElasticError, match=f"parameter {name}=.*counts and sizes must be >= 1"):
-        config.load("token_tree", "smoke", **{name: value})
+        experiments.load_config("token_tree", "smoke", **{name: value})
 
 
 def test_negative_rebound_size_is_refused():
     with pytest.raises(ElasticError, match="negative_sizes=\\(-2,\\)"):
-        config.load("rebound", "smoke", negative_sizes=(-2,))
+        experiments.load_config("rebound", "smoke", negative_sizes=(-2,))
 
 
 def test_cli_runs_one_experiment_with_overrides(results_tmp, capsys):

@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from elastic import config
+from elastic import experiments
 from elastic.errors import ElasticError
 from elastic.experiments import _alignment, ablations, rebound, resistance
 
@@ -20,7 +20,7 @@ TINY_GRID = {"models": ("tiny-1x16@40",), "positive_sizes": (4, 8), "negative_si
 
 
 def tiny_config(cache, **overrides):
-    return config.load("rebound", "smoke", cache_dir=str(cache), **{**TINY_GRID, **overrides})
+    return experiments.load_config("rebound", "smoke", cache_dir=str(cache), **{**TINY_GRID, **overrides})
 
 
 # --- verdicts on numbers computed by hand ----------------------------------------------------------
@@ -170,8 +170,8 @@ def killed_run(tmp_path_factory):
     base = tmp_path_factory.mktemp("killed")
     cache, out = base / "cache", base / "results"
     cells, log = cache / "smoke" / "cells", cache / "smoke" / "executed.log"
-    script = ("from elastic import config; from elastic.experiments import rebound; "
-              f"rebound.run(config.load('rebound', 'smoke', cache_dir={str(cache)!r}, **{TINY_GRID!r}))")
+    script = ("from elastic import experiments; from elastic.experiments import rebound; "
+              f"rebound.run(experiments.load_config('rebound', 'smoke', cache_dir={str(cache)!r}, **{TINY_GRID!r}))")
     proc = subprocess.Popen([sys.executable, "-c", script], env={**os.environ, "ELASTIC_RESULTS": str(out)},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300

@@ -48,8 +48,8 @@ def test_sigkill_during_results_writes_leaves_a_complete_file(tmp_path):
     """A writer saves a ~2 MB results record in a loop and is killed at random moments: the file
     is always one whole record (the old or the new), never a part."""
     target = tmp_path / "results" / "smoke" / "token_tree.json"
-    script = ("from elastic import results, config\n"
-              "cfg = config.load('token_tree', 'smoke')\n"
+    script = ("from elastic import results, experiments\n"
+              "cfg = experiments.load_config('token_tree', 'smoke')\n"
               "for i in range(10**6):\n"
               "    results.save('token_tree', cfg, {'i': i, 'values': list(range(200_000))}, 0.0)\n")
     _kill_while(script, lambda: target.exists() and target.stat().st_mtime_ns,
@@ -140,19 +140,19 @@ def _corrupt_checkpoint(tmp_path):
 
 
 BAD_INPUTS = {
-    "unknown preset": (lambda tmp: lambda: config.load("token_tree", "big"), "valid presets: smoke"),
-    "unknown experiment": (lambda tmp: lambda: config.load("tokentree", "smoke"), "valid experiments: .*token_tree"),
-    "unknown parameter": (lambda tmp: lambda: config.load("token_tree", "smoke", n_seqs=3), "valid parameters: .*n_sequences"),
-    "wrong type": (lambda tmp: lambda: config.load("token_tree", "smoke", n_sequences="many"), "should be of type int"),
-    "zero size": (lambda tmp: lambda: experiments.module("token_tree").run(config.load("token_tree", "smoke", n_sequences=0)),
+    "unknown preset": (lambda tmp: lambda: experiments.load_config("token_tree", "big"), "valid presets: smoke"),
+    "unknown experiment": (lambda tmp: lambda: experiments.load_config("tokentree", "smoke"), "valid experiments: .*token_tree"),
+    "unknown parameter": (lambda tmp: lambda: experiments.load_config("token_tree", "smoke", n_seqs=3), "valid parameters: .*n_sequences"),
+    "wrong type": (lambda tmp: lambda: experiments.load_config("token_tree", "smoke", n_sequences="many"), "should be of type int"),
+    "zero size": (lambda tmp: lambda: experiments.module("token_tree").run(experiments.load_config("token_tree", "smoke", n_sequences=0)),
                   "must be >= 1"),
-    "negative size": (lambda tmp: lambda: experiments.module("hookes_law").run(config.load("hookes_law", "smoke", sizes=(100, -1))),
+    "negative size": (lambda tmp: lambda: experiments.module("hookes_law").run(experiments.load_config("hookes_law", "smoke", sizes=(100, -1))),
                       "must be >= 1"),
-    "zero dataset volume": (lambda tmp: lambda: config.load("lifecycle", "smoke", volumes=(0, 800)),
+    "zero dataset volume": (lambda tmp: lambda: experiments.load_config("lifecycle", "smoke", volumes=(0, 800)),
                             "give positive integers"),
     "size above the split": (lambda tmp: lambda: data.sample(list(range(10)), 11, name="test split"),
                              "holds only 10: lower n"),
-    "unknown dataset": (lambda tmp: lambda: experiments.module("rebound").run(config.load("rebound", "smoke", datasets=("imbd",))),
+    "unknown dataset": (lambda tmp: lambda: experiments.module("rebound").run(experiments.load_config("rebound", "smoke", datasets=("imbd",))),
                         "valid two-sided datasets: reviews"),
     "corrupt checkpoint": (_corrupt_checkpoint, "corrupt or partly written; delete it and save"),
 }
@@ -170,7 +170,7 @@ def test_bad_input_is_one_line_naming_the_fix(case, tmp_path, results_tmp):
 def test_cli_prints_the_error_line_and_keeps_earlier_results(tmp_path, monkeypatch):
     """A bad --only after a finished chapter: exit code 2, one line, the finished results untouched."""
     monkeypatch.setenv("ELASTIC_RESULTS", str(tmp_path))
-    experiments.module("token_tree").run(config.load("token_tree", "smoke"))
+    experiments.module("token_tree").run(experiments.load_config("token_tree", "smoke"))
     before = results.path("token_tree", "smoke").read_bytes()
     done = subprocess.run([sys.executable, "-m", "elastic", "regenerate", "--preset", "smoke", "--only", "nope",
                            "--no-build"], capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])

@@ -39,8 +39,6 @@ LAYERS = {
 
 #: Upward arrows that other issues remove, with the reason; none may be added.
 PENDING = {
-    ("elastic.config", "elastic.experiments"):
-        "config.load finds the experiment's Config: it moves beside the registry after #13's presets land",
     ("elastic.experiments.compression_prediction", "elastic.exercises"):
         "#15 moves the chapters' exercise registrations out of elastic/experiments/",
 }

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from elastic import config, lifecycle as lc
+from elastic import experiments, lifecycle as lc
 from elastic.errors import ElasticError
 from elastic.models import byte_tokenizer, tiny_model
 from elastic.sources import AttributeSource
@@ -175,7 +175,7 @@ def test_stage_store_round_trip_and_keys(tmp_path):
 def test_lifecycle_smoke_writes_every_curve_and_a_rerun_trains_nothing(results_tmp, tmp_path):
     from elastic.experiments import lifecycle
 
-    cfg = config.load("lifecycle", "smoke", cache_dir=str(tmp_path / "cache"))
+    cfg = experiments.load_config("lifecycle", "smoke", cache_dir=str(tmp_path / "cache"))
     first_record = lifecycle.run(cfg)
     first = first_record["data"]
     assert first_record["provenance"]["run"]["cache"]["trained"] > 0 and "cache" not in first
@@ -197,6 +197,6 @@ def test_lifecycle_smoke_writes_every_curve_and_a_rerun_trains_nothing(results_t
 
 def test_bad_grid_is_an_elastic_error():
     with pytest.raises(ElasticError, match="perturb_sizes"):
-        config.load("lifecycle", "smoke", perturb_sizes=(64, 16))
+        experiments.load_config("lifecycle", "smoke", perturb_sizes=(64, 16))
     with pytest.raises(ElasticError, match="d_model"):
-        config.load("lifecycle", "smoke", models=((1, 30),))
+        experiments.load_config("lifecycle", "smoke", models=((1, 30),))

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from elastic import cli, config, plan
+from elastic import cli, experiments, plan
 from elastic.errors import ElasticError
 
 
@@ -64,7 +64,7 @@ def test_refused_before_any_load(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
     monkeypatch.setattr(torch.cuda, "get_device_properties", lambda i: SimpleNamespace(name="Tesla T4", total_memory=15 * plan.GIB))
     monkeypatch.setattr(models, "load_model", lambda *a, **k: pytest.fail("a model was loaded"))
-    cfg = config.load("rebound", "colab", datasets=["imdb", "beavertails"])
+    cfg = experiments.load_config("rebound", "colab", datasets=["imdb", "beavertails"])
     with pytest.raises(ElasticError, match="smaller scorer"):
         Lab(cfg, "Qwen/Qwen2.5-0.5B")
 

@@ -356,7 +356,7 @@ def test_a_fresh_run_gives_the_chapters_data_byte_for_byte(name, executed, fresh
     kept = json.loads((REPO / "results" / "smoke" / f"{experiments.results_name(name)}.json").read_text())
     monkeypatch.chdir(fresh)
     monkeypatch.delenv("ELASTIC_RESULTS", raising=False)
-    experiments.module(name).run(config.load(name, "smoke"))
+    experiments.module(name).run(experiments.load_config(name, "smoke"))
     again = json.loads(results.path(experiments.results_name(name), "smoke").read_text())
     assert json.dumps(again["data"], sort_keys=True) == json.dumps(kept["data"], sort_keys=True)
     for record in (kept, again):

@@ -4,14 +4,14 @@ import os
 import numpy as np
 import pytest
 
-from elastic import config, results
+from elastic import experiments, results
 from elastic.errors import ElasticError
 
 PROVENANCE = {"git_sha", "parameters", "seed", "wall_time_s", "created", "python", "platform", "packages"}
 
 
 def test_save_writes_json_with_provenance(results_tmp):
-    cfg = config.load("token_tree", "smoke", seed=4)
+    cfg = experiments.load_config("token_tree", "smoke", seed=4)
     record = results.save("demo", cfg, {"x": np.float64(1.5), "a": np.arange(3), "t": (1, 2)}, 2.0)
     on_disk = json.loads((results_tmp / "smoke" / "demo.json").read_text())
     assert on_disk == record == results.load("demo", "smoke")
@@ -66,7 +66,7 @@ def test_unwritable_results_directory(tmp_path, monkeypatch):
     blocker.write_text("not a directory")
     monkeypatch.setenv("ELASTIC_RESULTS", str(blocker))
     with pytest.raises(ElasticError, match="set ELASTIC_RESULTS to a writable directory"):
-        results.save("demo", config.load("token_tree", "smoke"), {}, 0.0)
+        results.save("demo", experiments.load_config("token_tree", "smoke"), {}, 0.0)
 
 
 def test_nonfinite_numbers_stay_valid_json():
