@@ -232,9 +232,10 @@ class StageStore(Store):
 
 # --- verdicts computed from the curves ------------------------------------------------------------
 
-def elasticity_points(runs: list[dict]) -> list[dict]:
-    """Per aligned model: ``k = |D1| / |D2|`` and the changes ``Delta gamma_i`` of the compression
-    rates on D1 and D2 over the first perturbation checkpoint (the theorem's small ``l``).
+def elasticity_points(runs: list[dict], model=None) -> list[dict]:
+    """Per aligned model (of the pre-trained ``model`` only, if given): ``k = |D1| / |D2|`` and the
+    changes ``Delta gamma_i`` of the compression rates on D1 and D2 over the first perturbation
+    checkpoint (the theorem's small ``l``).
 
     The normalized rate of Def. 3.1 is ``log M - gamma``, so its change is ``-Delta gamma`` and the
     ratio ``Delta gamma_2 / Delta gamma_1`` is the theorem's ratio of normalized changes.
@@ -243,6 +244,8 @@ def elasticity_points(runs: list[dict]) -> list[dict]:
     """
     points = []
     for run in runs:
+        if model is not None and run["model"] != list(model):
+            continue
         for aligned in run["aligned"]:
             before, after = aligned["curve"][0], aligned["curve"][1]
             d1 = after["gamma_D1"] - before["gamma_D1"]
@@ -281,7 +284,7 @@ def verdicts(runs: list[dict], resistance: list[dict], source: dict, *, main_mod
     """Every conclusion of the chapter, computed from the curves (the page only formats them)."""
     main = next(r for r in runs if r["model"] == list(main_model) and r["volume"] == main_volume)
     gap = main["pretrain"]["kl_D1"] / source["mean_tokens"]
-    points = [p for p in elasticity_points(runs) if p["model"] == list(main_model)]
+    points = elasticity_points(runs, main_model)
     fit = fit_loglog([p["k"] for p in points], [p["ratio"] for p in points])
     fit_magnitude = fit_loglog([p["k"] for p in points], [abs(p["ratio"]) for p in points])
     hooke = np.log10([p["hooke"] for p in points if p["hooke"] > 0])

@@ -1,4 +1,10 @@
-"""What a chapter notebook calls first: its parameters, checked, become a config.
+"""What a chapter notebook calls: :func:`run` configures its experiment from the notebook's
+parameters, runs it, glues what the page quotes and returns the data for the figures.
+
+The contract of a chapter ``<name>``: ``elastic.experiments.<name>.run(config)`` computes
+everything the page shows, the verdicts included, and stores it with
+:func:`elastic.results.save`, whose ``summary`` is the text the page glues (``{glue:md}`key```),
+keyed by glue name. The notebook then holds calls, figures (:mod:`elastic.plots`) and prose only.
 
 papermill injects ``-p name value`` as a cell headed ``# Parameters`` after the cell tagged
 ``parameters``, and only *warns* when a name is unknown. :func:`configure` reads that injected
@@ -13,6 +19,9 @@ from elastic import config, experiments, results
 
 #: The first line of the cell papermill injects for Python kernels.
 PAPERMILL_HEADER = "# Parameters"
+#: Summary keys with this ending are glued as plain text, for a chapter page's cross-document
+#: ``{glue:text}`notebooks/<name>.ipynb::<key>:s``` references (which cannot paste Markdown).
+PLAIN_TEXT = "_page"
 
 
 def injected_parameters(namespace: dict) -> list[str]:
@@ -57,6 +66,28 @@ def configure(experiment: str, namespace: dict):
     target = results.path(experiments.results_name(experiment), preset)
     print(f"{experiment}: preset {preset}; results -> {target}")
     return cfg
+
+
+def run(experiment: str, namespace: dict) -> dict:
+    """Configure ``experiment`` from a notebook's globals (:func:`configure`), run it, glue its
+    summary (:func:`glue_summary`) and return its results' ``data``, with this run's timings and
+    counters from its provenance under ``"run"`` (not data: a rerun changes them)."""
+    cfg = configure(experiment, namespace)
+    record = experiments.module(experiment).run(cfg)
+    glue_summary({**record["data"]["summary"], **record["provenance"]["run"].get("summary", {})})
+    return {**record["data"], "run": record["provenance"]["run"]}
+
+
+def glue_summary(summary: dict) -> None:
+    """Glue every entry of a run's summary: text for the page's ``{glue:md}`` roles; numbers, and
+    text under keys ending in :data:`PLAIN_TEXT`, as plain values for ``{glue:text}`` references."""
+    from myst_nb import glue
+
+    for key, value in summary.items():
+        if isinstance(value, str) and not key.endswith(PLAIN_TEXT):
+            glue_text(key, value)
+        else:
+            glue(key, value, display=False)
 
 
 def glue_text(name: str, text) -> None:

@@ -1,8 +1,15 @@
-"""Figures in one style for the whole book."""
+"""The chapters' figures and printed tables, in one style for the whole book.
+
+Each chapter's notebook shows its results with the functions of its section below; each takes the
+``data`` its experiment returned (what :func:`elastic.notebook.run` hands back) and returns a
+matplotlib figure to glue, or a table to print. No figure computes anything a page states: the
+numbers and verdicts come from the experiment's results.
+"""
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 
 from elastic.errors import ElasticError
 from elastic.tokentree import TokenTree
@@ -66,3 +73,694 @@ def draw_token_tree(tree: TokenTree, ax=None, title: str | None = None):
     if title:
         ax.set_title(title, pad=16)
     return ax
+
+
+# --- the token tree (notebooks/token_tree) ---------------------------------------------------------
+
+def example_responses(res: dict) -> list[str]:
+    """The hand-sized dataset's responses as strings, the empty one named."""
+    return ["".join(map(str, s)) or "(empty)" for s in res["example"]["sequences"]]
+
+
+def example_tree(res: dict):
+    """The hand-sized tree and the same tree pruned to two layers (Def. 2.2)."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [3, 2]})
+    draw_token_tree(TokenTree.from_dict(res["example"]["tree"]), axes[0], "full tree")
+    draw_token_tree(TokenTree.from_dict(res["example"]["pruned"]), axes[1],
+                    f"pruned to d = {res['example']['pruned_depth']} layers")
+    return fig
+
+
+def pruning_sizes(res: dict):
+    """Nodes and EOS leaves of the generated corpus's tree against the pruning depth."""
+    pruning = res["pruning"]
+    depths = [p["depth"] for p in pruning]
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    ax.semilogy(depths, [p["nodes"] for p in pruning], "o-", label="nodes")
+    ax.semilogy(depths, [p["leaves"] for p in pruning], "s--", label="EOS leaves with mass > 0")
+    ax.semilogy(depths, [2 ** d - 1 for d in depths], ":", color="0.5", label="$2^d - 1$ (full binary tree)")
+    ax.set_xlabel("pruning depth $d$ (layers)")
+    ax.set_ylabel("count")
+    ax.legend()
+    return fig
+
+
+def mixture_leaves(res: dict):
+    """Leaf probabilities of two datasets and of their joint tree (§2.2, the mixture)."""
+    mix = res["mixture"]
+    x = np.arange(len(mix["leaf_prefixes"]))
+    width = 0.8 / (len(mix["sizes"]) + 1)
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    for i, (probs, size, p1) in enumerate(zip(mix["leaf_probs"]["parts"], mix["sizes"], mix["p_one"])):
+        ax.bar(x + i * width, probs, width, label=f"$D_{i + 1}$: {size:,} responses, P(1) = {p1:.2f}")
+    ax.bar(x + len(mix["sizes"]) * width, mix["leaf_probs"]["mixture"], width, color="0.3",
+           label="joint tree $D$")
+    ax.set_xticks(x + width * len(mix["sizes"]) / 2, mix["leaf_prefixes"])
+    ax.set_xlabel(f"EOS leaf (prefix) of the tree pruned to d = {mix['depth']}")
+    ax.set_ylabel("leaf probability")
+    ax.legend(fontsize=8)
+    return fig
+
+
+# --- the compression protocol (notebooks/compression_protocol) -------------------------------------
+
+def huffman_table(res: dict) -> str:
+    """Entropy and Huffman expected length of the random distributions (Thm 2.5's bounds)."""
+    return "\n".join(f"{r['n']:>8,} symbols: H = {r['entropy']:.4f} bits, Huffman = {r['huffman']:.4f} bits"
+                     for r in res["huffman"]["random"])
+
+
+def code_length_by_depth(res: dict):
+    """Bits per segment and compression rate against the pruning depth (Def. 2.4, Def. 3.1)."""
+    corpus, rows = res["corpus"], res["by_depth"]
+    d = [r["d"] for r in rows]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    axes[0].plot(d, [r["entropy"] for r in rows], "o-", label="entropy $H_d$ of the pruned leaves")
+    axes[0].plot(d, [r["huffman"] for r in rows], "s--", label="Huffman expected length")
+    axes[0].fill_between(d, [r["entropy"] for r in rows], [r["entropy"] + 1 for r in rows],
+                         color="0.85", label="$[H_d, H_d + 1)$")
+    axes[0].set_xlabel("pruning depth $d$ (layers)")
+    axes[0].set_ylabel("bits per segment")
+    axes[0].legend(fontsize=8)
+    axes[1].plot(d, [r["rate_ideal"] for r in rows], "o-", label=r"$\gamma$, ideal lengths")
+    axes[1].plot(d, [r["rate_huffman"] for r in rows], "s--", label=r"$\gamma$, Huffman lengths")
+    axes[1].axhline(corpus["full_tree_rate"], color="0.4", ls=":", label="unpruned tree, one segment")
+    axes[1].set_xlabel("pruning depth $d$ (layers)")
+    axes[1].set_ylabel("bits per token")
+    axes[1].legend(fontsize=8)
+    return fig
+
+
+def brute_force_table(res: dict) -> str:
+    """The enumerated source's expected code length per depth against Thm 2.5."""
+    lines = [f"{'d':>3} {'H_d':>7} {'brute':>7} {'huffman':>8} {'segments*H':>11} {'Thm 2.5':>8}"]
+    lines += [f"{r['d']:>3} {r['entropy']:7.3f} {r['brute_force']:7.3f} {r['brute_force_huffman']:8.3f}"
+              f" {r['parse_segments_times_h']:11.3f} {r['thm_2_5']:8.3f}" for r in res["exact"]["by_depth"]]
+    return "\n".join(lines)
+
+
+def brute_force(res: dict):
+    """Expected bits per response by brute force, by the segment count and by Thm 2.5."""
+    rows = res["exact"]["by_depth"]
+    dd = [r["d"] for r in rows]
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    ax.plot(dd, [r["brute_force"] for r in rows], "o-", label="brute force (ideal lengths)")
+    ax.plot(dd, [r["brute_force_huffman"] for r in rows], "s-", label="brute force (Huffman)")
+    ax.plot(dd, [r["parse_segments_times_h"] for r in rows], "^--", label=r"$E[\lfloor |x|/(d-1) \rfloor + 1] \cdot H_d$")
+    ax.plot(dd, [r["thm_2_5"] for r in rows], "v:", label=r"Theorem 2.5: $E[\lceil |x|/d \rceil] \cdot H_d$")
+    ax.set_xlabel("pruning depth $d$ (layers)")
+    ax.set_ylabel("expected bits per response")
+    ax.legend(fontsize=8)
+    return fig
+
+
+# --- joint compression (notebooks/joint_compression) ------------------------------------------------
+
+def joint_table(res: dict) -> str:
+    """Own and joint compression rates and both normalized rates per size ratio (Def. 3.1 / 3.12)."""
+    lines = [f"{'|D1|/|D2|':>9} {'g1 own':>7} {'g1 joint':>8} {'g2 own':>7} {'g2 joint':>8} {'acl1':>7} {'acl2':>7} {'arxiv1':>7} {'arxiv2':>7}"]
+    lines += [f"{r['ratio']:>9} {r['own'][0]:7.3f} {r['joint'][0]:8.3f} {r['own'][1]:7.3f} {r['joint'][1]:8.3f}"
+              f" {r['acl'][0]:7.3f} {r['acl'][1]:7.3f} {r['arxiv'][0]:7.3f} {r['arxiv'][1]:7.3f}" for r in res["rows"]]
+    return "\n".join(lines)
+
+
+def joint_rates(res: dict):
+    """Compression rates and both normalized rates of D1 (growing) and D2 (fixed) against |D1|/|D2|."""
+    rows = res["rows"]
+    ratio = np.array([r["ratio"] for r in rows])
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.5))
+    for i, name in enumerate(("$D_1$ (growing)", "$D_2$ (fixed)")):
+        axes[0].semilogx(ratio, [r["joint"][i] for r in rows], "o-", label=f"{name}, joint code")
+        axes[0].semilogx(ratio, [r["own"][i] for r in rows], ":", color=f"C{i}", label=f"{name}, own code")
+        axes[1].semilogx(ratio, [r["acl"][i] for r in rows], "o-", label=name)
+        axes[2].semilogx(ratio, [r["arxiv"][i] for r in rows], "o-", label=name)
+    axes[0].set_ylabel(r"$\gamma$ (bits per token)")
+    axes[1].set_ylabel(r"ACL: $\log_2 M - CE_i$")
+    axes[2].set_ylabel(r"arXiv: $(CE_i - u)/(H_D - u)$")
+    for ax in axes:
+        ax.set_xlabel(r"$|D_1| / |D_2|$")
+        ax.legend(fontsize=7)
+    return fig
+
+
+# --- compression is prediction (notebooks/compression_prediction) ------------------------------------
+
+def coded_texts(res: dict) -> str:
+    """The two coded texts, each cut after 160 characters."""
+    return "\n".join(f"{name} ({res['n_bytes'][name]} bytes): {text[:160]}{' ...' if len(text) > 160 else ''}\n"
+                     for name, text in res["texts"].items())
+
+
+def code_lengths_table(res: dict) -> str:
+    """Every coder's code length of each text, cheapest first (bits per token for models only)."""
+    def row(r):
+        per_token = f"{r['bits_per_token']:8.3f}" if r["kind"] == "model" else "       -"
+        return f"{r['text']:10} {r['coder']:28} {r['bits']:10.1f} {r['n_tokens']:7d} {per_token} {r['bits_per_byte']:9.3f}"
+
+    lines = [f"{'text':10} {'coder':28} {'bits':>10} {'tokens':>7} {'bits/tok':>8} {'bits/byte':>9}"]
+    lines += [row(r) for r in sorted(res["lengths"], key=lambda r: (r["text"], r["bits_per_byte"]))]
+    return "\n".join(lines)
+
+
+def code_lengths(res: dict):
+    """Bits per byte of each text under each coder: classic compressors, models, the true source."""
+    lengths, texts = res["lengths"], list(res["texts"])
+    coders = list(dict.fromkeys(r["coder"] for r in lengths))
+    bpb = {(r["coder"], r["text"]): r["bits_per_byte"] for r in lengths}
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    width = 0.8 / len(coders)
+    x = np.arange(len(texts))
+    for i, coder in enumerate(coders):
+        values = [bpb.get((coder, t), np.nan) for t in texts]
+        ax.bar(x + i * width, values, width, label=coder, color="0.25" if coder == "true source" else None)
+    ax.axhline(8, color="0.5", ls=":", lw=1)
+    ax.text(x[0] - 0.1, 8, "raw UTF-8", va="bottom", ha="left", fontsize=8, color="0.4")
+    ax.set_xticks(x + width * (len(coders) - 1) / 2, texts)
+    ax.set_ylabel("bits per byte")
+    ax.legend(fontsize=8, ncol=3, loc="upper left", bbox_to_anchor=(0, -0.12))
+    return fig
+
+
+def arithmetic_table(res: dict) -> str:
+    """Each arithmetic-coded text: coded bits against the log-loss, the round trip, and this run's
+    timings (``res["run"]``, see :func:`elastic.notebook.run`)."""
+    lines = [f"{'model':24} {'text':10} {'tokens':>6} {'coded bits':>10} {'log-loss bits':>13} "
+             f"{'overhead':>8} {'round trip':>10} {'enc s':>6} {'dec s':>6}"]
+    lines += [f"{a['model']:24} {a['text']:10} {a['n_tokens']:6d} {a['n_bits']:10d} {a['ideal_bits']:13.2f} "
+              f"{a['overhead_bits']:8.2f} {str(a['tokens_round_trip']):>10} {t['encode_seconds']:6.1f} "
+              f"{t['decode_seconds']:6.1f}" for a, t in zip(res["arithmetic"], res["run"]["arithmetic_seconds"])]
+    return "\n".join(lines)
+
+
+def coding_overhead(res: dict):
+    """Coded bits minus log-loss bits of each arithmetic-coded text, against the 2-bit bound."""
+    arith = res["arithmetic"]
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    labels = [f"{a['model']}\n{a['text']}" for a in arith]
+    ax.bar(range(len(arith)), [a["overhead_bits"] for a in arith], color="#0072B2")
+    ax.axhline(2, color="#D55E00", ls="--", label="bound: 2 bits")
+    ax.axhline(0, color="0.3", lw=0.8)
+    ax.set_xticks(range(len(arith)), labels, fontsize=8)
+    ax.set_ylabel("coded bits − log-loss bits")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def token_costs(res: dict):
+    """Bits per token along the prose, one panel per model."""
+    coders = dict.fromkeys(r["coder"] for r in res["lengths"])
+    models_run = [c for c in coders if any(r["coder"] == c and r["kind"] == "model" for r in res["lengths"])]
+    fig, axes = plt.subplots(len(models_run), 1, figsize=(7, 1.9 * len(models_run)), squeeze=False)
+    for ax, model in zip(axes[:, 0], models_run):
+        bits = np.asarray(res["token_bits"][f"{model}/prose"], dtype=float)
+        ax.plot(bits, lw=0.8)
+        ax.axhline(bits.mean(), color="#D55E00", ls="--", lw=1, label=f"mean {bits.mean():.2f} bits/token")
+        ax.set_ylabel("bits")
+        ax.set_title(f"{model} on the prose", fontsize=9)
+        ax.legend(fontsize=8, loc="upper right")
+    axes[-1, 0].set_xlabel("token position")
+    fig.tight_layout()
+    return fig
+
+
+# --- the mass distribution (notebooks/mass_distribution) --------------------------------------------
+
+def trees_table(res: dict) -> str:
+    """Every pruned tree: dataset, depth, leaves M, distinct values of X = Mp, mean X, status."""
+    lines = [f"{'family':<11} {'dataset':<9} {'d':>2} {'M':>6} {'distinct':>8} {'mean X':>7}  status"]
+    lines += [f"{f['family']:<11} {f['dataset']:<9} {f['depth']:>2} {f['n_leaves']:>6} "
+              f"{f['n_distinct']:>8} {f['mean_x']:>7.4f}  {f['status'][:60]}" for f in res["fits"]]
+    return "\n".join(lines)
+
+
+def _fitted(res: dict) -> list[dict]:
+    return [f for f in res["fits"] if f["status"] == "ok"]
+
+
+def fits_table(res: dict) -> str:
+    """The whole-distribution and tail Pareto fits of every fitted tree, with their tests."""
+    lines = [f"{'tree':<24} {'fit':<6} {'alpha':>6} {'c':>7} {'n_tail':>6} {'KS':>6} {'p_KS':>5} "
+             f"{'LR vs LN':>9} {'p_LR':>6} {'E[X] fit':>8}"]
+    for f in _fitted(res):
+        for kind in ("whole", "tail"):
+            r = f[kind]
+            lines.append(f"{f['family'] + '/' + f['dataset'] + ' d=' + str(f['depth']):<24} {kind:<6} "
+                         f"{r['alpha']:>6.2f} {r['c']:>7.3f} {r['n_tail']:>6} {r['ks']:>6.3f} {r['ks_pvalue']:>5.2f} "
+                         f"{r['lr_lognormal']:>9.1f} {r['lr_lognormal_p']:>6.3f} {float(r['pareto_mean']):>8.2f}")
+    return "\n".join(lines)
+
+
+def _by_dataset(res: dict) -> dict:
+    groups = {}
+    for f in _fitted(res):
+        groups.setdefault((f["family"], f["dataset"]), []).append(f)
+    return groups
+
+
+def _ccdf_panel(ax, group):
+    """Empirical P(X >= x) of one dataset at every fitted depth; fitted laws at the deepest."""
+    from scipy import stats
+
+    for f in group:
+        ax.loglog(f["ccdf"]["x"], f["ccdf"]["p"], ".", ms=3, alpha=0.35 if f is not group[-1] else 1,
+                  label=f"data, d = {f['depth']}")
+    f = group[-1]
+    x = np.geomspace(min(f["ccdf"]["x"]), max(f["ccdf"]["x"]), 200)
+    whole, tail = f["whole"], f["tail"]
+    ax.loglog(x, (whole["c"] / np.maximum(x, whole["c"])) ** whole["alpha"], "--", color="0.4",
+              label=f"Pareto, whole (α={whole['alpha']:.2f})")
+    xt = x[x >= tail["c"]]
+    share = tail["n_tail"] / tail["n"]
+    ax.loglog(xt, share * (tail["c"] / xt) ** tail["alpha"], "-", color="#D55E00",
+              label=f"Pareto, tail (α={tail['alpha']:.2f})")
+    ln = tail["lognormal"]
+    sf = stats.norm.sf(np.log(xt), ln["mu"], ln["sigma"]) / stats.norm.sf(np.log(tail["c"]), ln["mu"], ln["sigma"])
+    ax.loglog(xt, share * sf, ":", color="#009E73", lw=2, label="lognormal, tail")
+    ax.set_title(f"{f['family']} / {f['dataset']}", fontsize=9)
+    ax.set_xlabel("$x$ (leaf mass $X = Mp$)")
+    ax.set_ylim(0.5 / tail["n"], 1.5)
+    ax.legend(fontsize=6)
+
+
+def mass_ccdf(res: dict):
+    """The leaf mass's complementary CDF per dataset, with the fitted Pareto and lognormal laws
+    (Def. B.2, Assumption B.6)."""
+    groups = _by_dataset(res)
+    cols = min(3, len(groups))
+    rows = -(-len(groups) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.1 * rows), squeeze=False)
+    for ax, group in zip(axes.flat, groups.values()):
+        _ccdf_panel(ax, group)
+    for ax in axes.flat[len(groups):]:
+        ax.set_axis_off()
+    for ax in axes[:, 0]:
+        ax.set_ylabel("$P(X \\geq x)$")
+    fig.tight_layout()
+    return fig
+
+
+def mass_alphas(res: dict):
+    """Fitted Pareto exponents with two standard errors against the pruning depth."""
+    groups = _by_dataset(res)
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
+    styles = {"generated": "s-", "lm-sampled": "o--", "lm-topk": "^:"}
+    for ax, kind in zip(axes, ("whole", "tail")):
+        for i, ((family, name), group) in enumerate(groups.items()):
+            d = np.array([f["depth"] for f in group]) + 0.08 * (i - len(groups) / 2)
+            ax.errorbar(d, [f[kind]["alpha"] for f in group], yerr=[2 * f[kind]["alpha_se"] for f in group],
+                        fmt=styles[family], color=plt.cm.tab10(i), ms=4, capsize=2, label=f"{family}/{name}")
+        ax.set_xlabel("pruning depth $d$")
+        ax.set_title("whole distribution" if kind == "whole" else "tail above $x_{\\min}$")
+    axes[0].set_ylabel("fitted $\\alpha$ (± 2 s.e.)")
+    axes[0].set_yscale("log")
+    axes[1].legend(fontsize=7)
+    return fig
+
+
+def homogeneity_table(res: dict) -> str:
+    """The Wald test that the datasets at one depth share one alpha, per depth and fit kind."""
+    return "\n".join(f"d={h['depth']} {h['kind']:<5} Q={h['q']:.1f} df={h['df']} p={h['p']:.2g}  alphas "
+                     + ", ".join(f"{a:.2f}" for a in h["alphas"]) for h in res["homogeneity"])
+
+
+# --- the elasticity theorem (notebooks/elasticity_theorem) ------------------------------------------
+
+def show_closed_forms(res: dict) -> None:
+    """Display what sympy reaches: the proofs' integrals, the Pareto moments, the limits against the
+    values printed in Appendix A, the ACL proof's own derivatives and our large-k expansions, then
+    name what was not reached in closed form (Thm 3.2 / B.7, Thm 3.13 / A.9)."""
+    from IPython.display import Math, display
+
+    sym = res["symbolic"]
+    for name, latex in sym["integrals"].items():
+        display(Math(rf"{name} = {latex}"))
+    for name, latex in sym["moments"].items():
+        display(Math(rf"\mathbb{{E}}[{name}] = {latex}"))
+    for name, value in sym["limits"].items():
+        display(Math(rf"\lim {name} = {value['derived']} \quad (\text{{as printed: {'yes' if value['agree'] else 'NO'}}})"))
+    acl_printed = sym["paper_acl"]
+    display(Math(rf"\text{{ACL proof, printed: }} \frac{{d\gamma_1}}{{dl}} = {acl_printed['dgamma1/dl']}, \quad "
+                 rf"\frac{{d\gamma_2}}{{dl}} = {acl_printed['dgamma2/dl']}"))
+    display(Math(rf"\lim_{{k\to\infty}} \frac{{k\,d\gamma_1/dl}}{{d\gamma_2/dl}} = {acl_printed['ratio limit']}"
+                 rf"\quad \text{{(stated: }} {acl_printed['stated constant']}\text{{)}}"))
+    for name in ("acl d1", "acl d2", "arxiv d1", "arxiv ratio / k"):
+        display(Math(rf"\text{{large-}}k\text{{ {name}: }} {sym['leading_order'][name]}"))
+    for name, reason in sym["unreached"].items():
+        print(f"not reached in closed form: {name}: {reason}")
+
+
+#: The columns of the theorem's two tables (:func:`show_rows`).
+QUADRATURE_COLUMNS = ["alpha", "k", "l", "definition", "d1", "d2", "ratio", "ratio_err", "paper_constant"]
+TREE_COLUMNS = ["alpha", "leaves", "k", "l", "definition", "d1", "d1_sem", "d2", "d2_sem", "ratio", "ratio_sem",
+                "continuum_ratio", "d1_positive", "d2_positive", "n_trees"]
+
+
+def show_rows(rows: list[dict], columns: list[str]) -> None:
+    """Display result rows as a table with four significant digits."""
+    import pandas as pd
+    from IPython.display import display
+
+    with pd.option_context("display.float_format", "{:.4g}".format, "display.max_rows", 200):
+        display(pd.DataFrame(rows)[columns])
+
+
+def theorem_ratio(res: dict):
+    """The ratio the theorem sends to a constant, at l = 0, under both definitions, with the
+    constants the paper states (Thm 3.2 / B.7, Thm 3.13 / A.9)."""
+    import pandas as pd
+
+    table = pd.DataFrame(res["table"])
+    acl0 = table[(table.definition == "acl") & (table.l == 0)]
+    arx0 = table[(table.definition == "arxiv") & (table.l == 0)]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for alpha, group in acl0.groupby("alpha"):
+        line, = axes[0].plot(group.k, group.ratio, "o-", label=f"α = {alpha:g}")
+        axes[0].axhline(alpha**2, color=line.get_color(), ls=":", lw=1)
+    for alpha, group in arx0.groupby("alpha"):
+        line, = axes[1].loglog(group.k, group.ratio.abs(), "o-", label=f"α = {alpha:g}")
+        axes[1].axhline(group.paper_constant.iloc[0], color=line.get_color(), ls=":", lw=1)
+        neg = group[group.ratio < 0]
+        axes[1].plot(neg.k, neg.ratio.abs(), "x", color="k", ms=8)
+    axes[0].set_xscale("log")
+    axes[0].set_title("ACL (Def. 3.1): ratio at l = 0")
+    axes[0].set_ylabel(r"$k\,(d\gamma_1/dl)\,/\,(d\gamma_2/dl)$")
+    axes[1].set_title("arXiv (Def. 3.12): |ratio| at l = 0")
+    for ax in axes:
+        ax.set_xlabel("k = |D1| / |D2|")
+    axes[0].legend(fontsize=8)
+    return fig
+
+
+def theorem_trees(res: dict):
+    """The ratio measured on finite Pareto trees against the independence approximation."""
+    import pandas as pd
+
+    trees = pd.DataFrame(res["trees"])
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    for (alpha, form), group in trees[trees.l == 0].groupby(["alpha", "definition"]):
+        bars = ax.errorbar(group.k, group.ratio.abs(), yerr=group.ratio_sem, fmt="o" if form == "acl" else "s",
+                           capsize=3, label=f"{form}, α = {alpha:g}: trees")
+        ax.plot(group.k, group.continuum_ratio.abs(), "-" if form == "acl" else "--",
+                color=bars[0].get_color(), lw=1)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("k = |D1| / |D2|")
+    ax.set_ylabel(r"$|k\,(d\gamma_1/dl)\,/\,(d\gamma_2/dl)|$")
+    ax.legend(fontsize=8)
+    return fig
+
+
+# --- Hooke's law (notebooks/hookes_law) --------------------------------------------------------------
+
+def springs_table(res: dict) -> str:
+    """The series springs: constants k_i = |D_i|, elongations F/k_i and their products (§3.3)."""
+    model = res["springs"]
+    return "\n".join([f"k_i: {np.array(res['sizes'], dtype=float).tolist()}",
+                      f"elongation F/k_i: {np.array(model['elongation']).tolist()}",
+                      f"k_i * elongation: {np.array(model['k_times_elongation']).tolist()}"])
+
+
+def invariant_table(res: dict) -> str:
+    """Per family and perturbation size: each dataset's change of cross-entropy, times its size."""
+    lines = []
+    for name, runs in res["scenarios"].items():
+        lines.append(name)
+        for r in runs:
+            ce = r["cross_entropy"]
+            lines.append(f"  |D3| = {r['perturbation_size']:>6,}: dCE_i = {np.array(ce['delta']).round(7).tolist()}, "
+                         f"|D_i| dCE_i = {np.array(ce['size_times_delta']).round(3).tolist()}")
+    return "\n".join(lines)
+
+
+def hooke_invariant(res: dict):
+    """|D_i| times the change of its per-segment code cost, per dataset and perturbation size,
+    against Hooke's constant (§3.3)."""
+    sizes = np.array(res["sizes"], dtype=float)
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), sharey=True)
+    for ax, (name, runs) in zip(axes, res["scenarios"].items()):
+        for j, r in enumerate(runs):
+            prod = np.array(r["cross_entropy"]["size_times_delta"])
+            ax.loglog(sizes, np.abs(prod), "-", color=f"C{j}", label=f"$|D_3|$ = {r['perturbation_size']:,}")
+            for x, y in zip(sizes, prod):  # filled: the cost went up; open: it went down
+                ax.loglog(x, abs(y), "o", color=f"C{j}", mfc=f"C{j}" if y > 0 else "white")
+        ref = np.abs(np.array(runs[-1]["cross_entropy"]["size_times_delta"]))
+        ax.loglog(sizes, np.full_like(sizes, ref[0]), "k:", label="Hooke: constant")
+        ax.loglog(sizes, ref[0] * sizes / sizes[0], "k--", lw=0.8, label=r"$\propto |D_i|$")
+        ax.set_title(name)
+        ax.set_xlabel("$|D_i|$")
+        ax.legend(fontsize=7)
+    axes[0].set_ylabel(r"$| \, |D_i| \cdot \Delta CE_i \, |$ (bits)")
+    return fig
+
+
+# --- resistance (notebooks/resistance) ----------------------------------------------------------------
+
+def resistance_table(res: dict) -> str:
+    """Table 1 of the paper on our runs: inverse against forward cross-entropy per pair of slices."""
+    lines = [f"{'model':<18}{'dataset':<12}" + "".join(f"θ{p['j']}→θ{p['i']} vs θ{p['i']}→θ{p['j']}".rjust(26)
+                                                       for p in res["rows"][0]["pairs"])]
+    for row in res["rows"]:
+        cells = "".join(f"{p['inverse']:.4f} {'<' if p['resists'] else '≥'} {p['forward']:.4f}".rjust(26)
+                        for p in row["pairs"])
+        lines.append(f"{row['model']:<18}{row['dataset']:<12}{cells}")
+    return "\n".join(lines)
+
+
+def resistance(res: dict):
+    """Inverse (path B) and forward (path A) cross-entropies of every pair of slices (§4.1)."""
+    labels, inverse, forward = [], [], []
+    for row in res["rows"]:
+        for p in row["pairs"]:
+            labels.append(f"{row['dataset']}\nθ{p['i']},θ{p['j']}")
+            inverse.append(p["inverse"])
+            forward.append(p["forward"])
+    x = np.arange(len(labels))
+    fig, ax = plt.subplots(figsize=(max(5, 1.1 * len(labels)), 3.4))
+    ax.bar(x - 0.2, inverse, 0.4, label="inverse (path B): $H(p_{\\theta_i}, p_{\\theta_{ji}^\\dagger})$")
+    ax.bar(x + 0.2, forward, 0.4, label="forward (path A): $H(p_{\\theta_j}, p_{\\theta_{ij}^\\dagger})$")
+    ax.set_xticks(x, labels, fontsize=8)
+    ax.set_ylabel("cross-entropy (nats/token)")
+    ax.legend(fontsize=8)
+    return fig
+
+
+# --- rebound, scaling and the ablations (notebooks/rebound, scaling, ablations) ----------------------
+
+def rebound_panel(ax, panel: dict, title: str = "") -> None:
+    """One rebound grid: the task score against the amount of second-stage data, one line per
+    amount of first-stage data (darker = more), each point with ± one standard error over the
+    held-out prompts, θ0 as a dashed line (Figure 4)."""
+    colours = plt.cm.Blues(np.linspace(0.45, 0.95, len(panel["curves"])))
+    for i, (curve, colour) in enumerate(zip(panel["curves"], colours)):
+        x = np.arange(len(curve["second_sizes"])) + 0.04 * (i - (len(panel["curves"]) - 1) / 2)  # bars apart
+        ax.errorbar(x, curve["metric"], yerr=curve["metric_se"], fmt="o-", capsize=3, color=colour,
+                    label=f"{curve['first_size']} {panel['first_side']}")
+    sizes = panel["curves"][0]["second_sizes"]
+    ax.axhline(panel["base"]["metric"], color="0.3", ls="--", label="θ0 (base)")
+    ax.set_xticks(np.arange(len(sizes)), [str(s) for s in sizes])
+    second = "positive" if panel["first_side"] == "negative" else "negative"
+    ax.set_xlabel(f"{second} samples ({panel['method'].upper()})")
+    ax.set_ylabel(panel["metric_name"])
+    ax.set_title(title or panel["model"], fontsize=10)
+    ax.legend(fontsize=7)
+
+
+def rebound_panels(panels: list[tuple[str, dict]]):
+    """A row of :func:`rebound_panel` s, each ``(title, panel)``."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.6), squeeze=False)
+    for ax, (title, panel) in zip(axes[0], panels):
+        rebound_panel(ax, panel, title)
+    return fig
+
+
+def rebound_curves(res: dict):
+    """Every rebound grid of the rebound chapter, one panel per base model and task (Figure 4)."""
+    return rebound_panels([(f"{p['model']} · {p['dataset']}", p) for p in res["panels"]])
+
+
+def rebound_table(res: dict) -> str:
+    """Each curve's scores (task metric and mean score) and an answer after the most negative data."""
+    lines = []
+    for panel in res["panels"]:
+        lines.append(f"{panel['model']} on {panel['dataset']}: {panel['metric_name']} and mean score per model")
+        for curve in panel["curves"]:
+            lines.append(f"  {curve['first_size']:>6} positive, then {curve['second_sizes']} negative: "
+                         f"{[round(m, 3) for m in curve['metric']]} {[round(m, 3) for m in curve['mean_score']]}")
+            lines.append(f"         after the most negative data: {curve['examples'][0]!r}")
+    return "\n".join(lines)
+
+
+def series_panel(ax, panels: list[dict], labels: list[str], title: str) -> None:
+    """Mean score over first-stage amounts against second-stage amount, one line per model of a
+    series, shaded ± one standard deviation across first-stage amounts (Figures 5, 6)."""
+    colours = plt.cm.viridis(np.linspace(0.1, 0.85, len(panels)))
+    for panel, label, colour in zip(panels, labels, colours):
+        scores = np.array([c["metric"] for c in panel["curves"]])
+        x = np.arange(scores.shape[1])
+        mean, std = scores.mean(axis=0), scores.std(axis=0)
+        ax.plot(x, mean, "o-", color=colour, label=label)
+        ax.fill_between(x, mean - std, mean + std, color=colour, alpha=0.2)
+    sizes = panels[0]["curves"][0]["second_sizes"]
+    ax.set_xticks(np.arange(len(sizes)), [str(s) for s in sizes])
+    ax.set_xlabel("negative samples")
+    ax.set_ylabel(panels[0]["metric_name"])
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7)
+
+
+def scaling_series(res: dict):
+    """Rebound along the model-size series and the pre-training-volume series (Figures 5, 6, 10)."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for ax, (name, title) in zip(axes, [("size", "model size"), ("volume", "pre-training volume")]):
+        series = res[name]
+        series_panel(ax, series["panels"], series["labels"], f"rebound vs {title}")
+    return fig
+
+
+def ablation_curves(res: dict):
+    """The DPO and reverse rebound grids (Figures 7-9)."""
+    return rebound_panels([(f"DPO: {p['model']}", p) for p in res["dpo"]["panels"]]
+                          + [(f"reverse: {p['model']}", p) for p in res["reverse"]["panels"]])
+
+
+def kl_table(res: dict) -> str:
+    """Table 3 on our runs: per positive amount, the KL to θ0 and the negative data that brings it below ε."""
+    kl = res["kl"]
+    lines = [f"ε = {kl['epsilon']}"]
+    for row in kl["table"]:
+        lines.append(row["model"])
+        for cell in row["cells"]:
+            needed = "not within the grid" if cell["negative_needed"] is None else f"{cell['negative_needed']:.1f}"
+            lines.append(f"  {cell['positive_size']:>6} positive: KL to θ0 after alignment {cell['post_alignment_kl']:.4f}, "
+                         f"negative samples to bring it below ε: {needed}")
+    return "\n".join(lines)
+
+
+def kl_curves(res: dict):
+    """The KL of every model to θ0 against the amount of negative data, with ε (Table 3)."""
+    kl = res["kl"]
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    for panel in kl["panels"]:
+        for curve in panel["curves"]:
+            ax.plot(range(len(curve["second_sizes"])), curve["kl_to_base"], "o-",
+                    label=f"{panel['model']}, {curve['first_size']} positive")
+    ax.axhline(kl["epsilon"], color="0.3", ls="--", label="ε")
+    sizes = kl["panels"][0]["curves"][0]["second_sizes"]
+    ax.set_xticks(range(len(sizes)), [str(s) for s in sizes])
+    ax.set_yscale("log")
+    ax.set_xlabel("negative samples")
+    ax.set_ylabel("KL to θ0 (nats/token)")
+    ax.legend(fontsize=7)
+    return fig
+
+
+# --- the lifecycle (notebooks/lifecycle) -----------------------------------------------------------
+
+def _lifecycle_runs(res: dict):
+    main = res["main"]
+    run = next(r for r in res["runs"] if r["model"] == main["model"] and r["volume"] == main["volume"])
+    volumes = sorted(r["volume"] for r in res["runs"] if r["model"] == main["model"])
+    return run, volumes
+
+
+def lifecycle_pretraining(res: dict):
+    """KL per token of each pre-trained model to the pre-training source, against |D1|."""
+    src, margin = res["source"], res["verdicts"]["entropy_gap"]["margin"]
+    main, _ = _lifecycle_runs(res)
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    for run in sorted(res["runs"], key=lambda r: (r["model"], r["volume"])):
+        if run["model"] == res["main"]["model"]:
+            ax.semilogx(run["volume"], run["pretrain"]["kl_D1"] / src["mean_tokens"], "o", color="C0")
+        else:
+            ax.semilogx(run["volume"], run["pretrain"]["kl_D1"] / src["mean_tokens"], "s", color="C1")
+    ax.plot([], [], "o", color="C0", label=f"model {main['model']} (n_layer, d_model)")
+    ax.plot([], [], "s", color="C1", label="smaller models")
+    ax.axhline(margin, ls=":", color="0.4", label="stated margin")
+    ax.set_xlabel("pre-training volume $|D_1|$ (sequences)")
+    ax.set_ylabel("KL$(P_1 \\| q)$ per token (bits)")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def lifecycle_elasticity(res: dict):
+    """The ratio of the changes of the compression rates against k, with the fitted slopes, and
+    the Hooke invariant on magnitudes (Thm 3.2, §3.3)."""
+    el = res["verdicts"]["elasticity"]
+    fit, mfit = el["fit"], el["fit_magnitude"]
+    points = res["elasticity_points"]
+    _, volumes_main = _lifecycle_runs(res)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for p in points:
+        colour = f"C{volumes_main.index(p['volume'])}"
+        marker = "o" if p["ratio"] > 0 else "x"
+        axes[0].loglog(p["k"], abs(p["ratio"]), marker, color=colour)
+        axes[1].semilogx(p["k"], np.log10(p["hooke"]), marker, color=colour)
+    for i, v in enumerate(volumes_main):
+        axes[0].plot([], [], "o", color=f"C{i}", label=f"$|D_1|$ = {v:,}")
+    ks = np.array(sorted(p["k"] for p in points))
+    for f, style, what in ((fit, "-", "ratio"), (mfit, "--", "|ratio|")):
+        if np.isfinite(float(f["slope"])):
+            axes[0].loglog(ks, 10 ** (f["intercept"] + f["slope"] * np.log10(ks)), style, color="0.2",
+                           label=f"fit to {what}: slope {f['slope']:.2f}")
+    axes[0].loglog(ks, ks, ":", color="0.5", label="ratio = $k$")
+    axes[0].set_xlabel("$k = |D_1| / |D_2|$")
+    axes[0].set_ylabel(r"$|\Delta\gamma_2 / \Delta\gamma_1|$ (x: negative)")
+    axes[0].legend(fontsize=7)
+    axes[1].axhline(0, ls=":", color="0.5")
+    axes[1].set_xlabel("$k$")
+    axes[1].set_ylabel(r"$\log_{10} \frac{|D_2||\Delta\gamma_2|}{|D_1||\Delta\gamma_1|}$")
+    return fig
+
+
+def _lifecycle_rebound(ax, run, title):
+    for i, aligned in enumerate(run["aligned"]):
+        sizes = [r["size"] for r in aligned["curve"]]
+        scores = [r["score"] for r in aligned["curve"]]
+        ax.plot(np.array(sizes) + 1, scores, "o-", ms=3, color=f"C{i}", label=f"$|D_2|$ = {aligned['n']:,}")
+    ax.axhline(run["pretrain"]["score"], ls=":", color="0.4", label="pre-trained")
+    ax.set_xscale("log")
+    ax.set_title(title, fontsize=9)
+    ax.set_xlabel("$|D_3| + 1$")
+
+
+def lifecycle_rebound(res: dict):
+    """The attribute score of the main model along the perturbation, per alignment size (Fig. 4's shape)."""
+    main, _ = _lifecycle_runs(res)
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    _lifecycle_rebound(ax, main, f"model {main['model']}, $|D_1|$ = {main['volume']:,}")
+    ax.set_ylabel("attribute score $P(+\\mid x)$")
+    ax.legend(fontsize=7)
+    return fig
+
+
+def lifecycle_scaling(res: dict):
+    """The rebound curves per model size (top) and per pre-training volume (bottom)."""
+    sizes_runs = sorted((r for r in res["runs"] if r["volume"] == res["main"]["volume"]), key=lambda r: r["params"])
+    volume_runs = sorted((r for r in res["runs"] if r["model"] == res["main"]["model"]), key=lambda r: r["volume"])
+    ncol = max(len(sizes_runs), len(volume_runs))
+    fig, axes = plt.subplots(2, ncol, figsize=(3 * ncol, 5.6), sharey=True, squeeze=False)
+    for ax, run in zip(axes[0], sizes_runs):
+        _lifecycle_rebound(ax, run, f"{run['params']:,} parameters")
+    for ax, run in zip(axes[1], volume_runs):
+        _lifecycle_rebound(ax, run, f"$|D_1|$ = {run['volume']:,}")
+    for ax in axes.flat[len(sizes_runs):ncol]:
+        ax.set_axis_off()
+    for row in axes:
+        row[0].set_ylabel("score")
+    axes[0][0].legend(fontsize=6)
+    fig.tight_layout()
+    return fig
+
+
+def lifecycle_resistance(res: dict):
+    """Mean training loss of inverse and forward alignment between pairs of slices (Table 1's analogue)."""
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    labels = [f"{r['earlier']:,} vs {r['later']:,}" for r in res["resistance"]]
+    x = np.arange(len(labels))
+    ax.bar(x - 0.2, [r["inverse"] for r in res["resistance"]], 0.4, label="inverse (later on earlier's data)")
+    ax.bar(x + 0.2, [r["forward"] for r in res["resistance"]], 0.4, label="forward (earlier on later's data)")
+    ax.set_xticks(x, labels)
+    ax.set_xlabel("slices $|D_2|$ (earlier vs later)")
+    ax.set_ylabel("mean training loss (nats/token)")
+    ax.legend(fontsize=7)
+    return fig

@@ -198,9 +198,18 @@ def provenance(config, wall_time_s: float, run: dict | None = None) -> dict:
     }
 
 
-def save(name: str, config, data: dict, wall_time_s: float, run: dict | None = None) -> dict:
+def save(name: str, config, data: dict, wall_time_s: float, run: dict | None = None, summary=None) -> dict:
     """Write ``data`` as ``results/<preset>/<name>.json`` with provenance (``run``: this run's
-    timings and counters, see :func:`provenance`); return the record."""
+    timings and counters, see :func:`provenance`); return the record.
+
+    ``summary(data, config)``, given the data as the file holds them, returns what the chapter's
+    page glues ({key: text, or a number}): it is stored as ``data["summary"]``, so every number and
+    verdict a page shows is in its results file (see :func:`elastic.notebook.run`). What a page
+    glues from this run's timings goes into ``run["summary"]`` instead, beside the timings.
+    """
+    data = to_jsonable(data)
+    if summary is not None:
+        data["summary"] = to_jsonable(summary(data, config))
     record = to_jsonable({
         "name": name,
         "preset": config.preset,

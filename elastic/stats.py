@@ -8,7 +8,8 @@ finite trees, the KL table) computes it from these helpers, so one convention ho
   (:func:`spearman`), and NaN inside arrays and fits (:func:`standard_error`, :func:`fit_loglog`),
   where a missing value must keep its place;
 * intervals are two-sided ``level`` intervals of Student's t (:func:`t_interval`);
-* a verdict that its data cannot decide is ``None``, never ``False``; :func:`words` states it.
+* a verdict that its data cannot decide is ``None``, never ``False`` (:func:`elastic.prose.words`
+  puts it in words).
 
 The next issue (decisive experiments) adds powered verdicts here: t-intervals over seeds, the
 bootstrap, minimal detectable effects and three-outcome verdicts.
@@ -17,10 +18,6 @@ bootstrap, minimal detectable effects and three-outcome verdicts.
 from __future__ import annotations
 
 import numpy as np
-
-#: What a stored three-valued verdict says when its data cannot decide it (see :func:`words`).
-UNDECIDED = "cannot be judged on this grid (it needs two or more amounts)"
-
 
 def standard_error(values, axis: int | None = None):
     """Standard error of the mean: sample standard deviation (``ddof=1``) over ``sqrt(n)``.
@@ -82,17 +79,6 @@ def fit_loglog(x, y, level: float = 0.95) -> dict:
             "ci": t_interval(fit.slope, fit.stderr, keep.sum() - 2, level)}
 
 
-#: The outcomes of :func:`slope_verdict`, in words for a page.
-SLOPE_WORDS = {
-    "no_fit": "no line can be fitted, because fewer than three models have a positive ratio",
-    "inconclusive": "inconclusive, as the interval holds both 0 and 1",
-    "like_k": "consistent with growth like k",
-    "slower": "it grows with k, but more slowly than k",
-    "faster": "it grows faster than k",
-    "flat": "no significant growth with k",
-}
-
-
 def slope_verdict(fit: dict) -> str:
     """What a fitted log-log slope says about growth like ``k`` (slope 1): ``no_fit`` (fewer
     than 3 points), ``inconclusive`` (the interval holds 0 and 1), ``like_k`` (it holds 1),
@@ -121,9 +107,3 @@ def threshold_crossing(sizes, values, epsilon: float) -> float | None:
             return float(n0 + (v0 - epsilon) / (v0 - v) * (n - n0))
     return None
 
-
-def words(verdict: bool | None, yes: str, no: str, undecided: str = UNDECIDED) -> str:
-    """The words for a stored three-valued verdict: ``yes``, ``no``, or ``undecided`` for None."""
-    if verdict is None:
-        return undecided
-    return yes if verdict else no

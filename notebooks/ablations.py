@@ -37,27 +37,17 @@ kl_epsilon = None       # ε of the KL table (None: the preset's)
 seed = None             # None: the preset's
 
 # %% tags=["remove-output"]
-import matplotlib.pyplot as plt
-
-from elastic import plots, results
-from elastic.experiments import _figures, ablations
-from elastic.notebook import configure, glue_figure, glue_text
-from elastic.stats import words
+from elastic import plots
+from elastic.notebook import glue_figure, run
 
 plots.style()
-cfg = configure("ablations", globals())
-ablations.run(cfg)
-res = results.load("ablations", cfg.preset)["data"]
+res = run("ablations", globals())
 
 # %% [markdown]
 # ## DPO and reverse fine-tuning
 
 # %%
-panels = [("DPO", p) for p in res["dpo"]["panels"]] + [("reverse", p) for p in res["reverse"]["panels"]]
-fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.6), squeeze=False)
-for ax, (kind, panel) in zip(axes[0], panels):
-    _figures.rebound_panel(ax, panel, f"{kind}: {panel['model']}")
-glue_figure("fig_ablations", fig)
+glue_figure("fig_ablations", plots.ablation_curves(res))
 
 # %% [markdown]
 # ```{glue:figure} fig_ablations
@@ -67,16 +57,6 @@ glue_figure("fig_ablations", fig)
 # Right: negative SFT first, positive SFT second (Figure 9); here rebound is a fast *rise*. Bars:
 # ± one standard error over the held-out prompts. The dashed line is the base model.
 # ```
-
-# %%
-for name in ("dpo", "reverse"):
-    panel = res[name]["panels"][0]
-    drops = panel["verdict"]["initial_drop"]
-    glue_text(f"ab_{name}_drops", ", ".join(f"{d:+.3f}" for d in drops))
-    glue_text(f"ab_{name}_sizes", ", ".join(str(c["first_size"]) for c in panel["curves"]))
-    glue_text(f"ab_{name}_verdict", words(panel["verdict"]["drop_grows_with_first_size"], "grows",
-                                                 "does not grow"))
-glue_text("ab_model", f"`{res['dpo']['panels'][0]['model']}`")
 
 # %% [markdown]
 # For {glue:md}`ab_model` with DPO as the inverse alignment, the first step of negative data
@@ -89,40 +69,8 @@ glue_text("ab_model", f"`{res['dpo']['panels'][0]['model']}`")
 # ## The KL table
 
 # %%
-kl = res["kl"]
-print(f"ε = {kl['epsilon']}")
-for row in kl["table"]:
-    print(row["model"])
-    for cell in row["cells"]:
-        needed = "not within the grid" if cell["negative_needed"] is None else f"{cell['negative_needed']:.1f}"
-        print(f"  {cell['positive_size']:>6} positive: KL to θ0 after alignment {cell['post_alignment_kl']:.4f}, "
-              f"negative samples to bring it below ε: {needed}")
-
-fig, ax = plt.subplots(figsize=(6, 3.4))
-for panel in kl["panels"]:
-    for curve in panel["curves"]:
-        ax.plot(range(len(curve["second_sizes"])), curve["kl_to_base"], "o-",
-                label=f"{panel['model']}, {curve['first_size']} positive")
-ax.axhline(kl["epsilon"], color="0.3", ls="--", label="ε")
-sizes = kl["panels"][0]["curves"][0]["second_sizes"]
-ax.set_xticks(range(len(sizes)), [str(s) for s in sizes])
-ax.set_yscale("log")
-ax.set_xlabel("negative samples")
-ax.set_ylabel("KL to θ0 (nats/token)")
-ax.legend(fontsize=7)
-glue_figure("fig_kl", fig)
-
-row = kl["table"][0]
-glue_text("ab_eps", f"{kl['epsilon']:g}")
-glue_text("ab_kl_post", ", ".join(f"{c['post_alignment_kl']:.4f}" for c in row["cells"]))
-glue_text("ab_kl_needed", ", ".join("none in the grid" if c["negative_needed"] is None
-                                    else f"{c['negative_needed']:.1f}" for c in row["cells"]))
-glue_text("ab_kl_sizes", ", ".join(str(c["positive_size"]) for c in row["cells"]))
-unreached = any(c["negative_needed"] is None for c in row["cells"])
-glue_text("ab_kl_verdict", "cannot be compared, since the KL stays above ε within the grid for some amounts "
-          "(the paper's Table 3 has it reached everywhere)" if unreached else
-          words(row["needed_falls"], "falls, as the paper's Table 3 predicts",
-                       "does not fall with more positive data, unlike the paper's Table 3"))
+print(plots.kl_table(res))
+glue_figure("fig_kl", plots.kl_curves(res))
 
 # %% [markdown]
 # ```{glue:figure} fig_kl

@@ -36,19 +36,11 @@ coded_tokens = None     # tokens arithmetic-coded per text (None: the preset's)
 seed = None             # None: the preset's
 
 # %% tags=["remove-output"]
-import matplotlib.pyplot as plt
-import numpy as np
-
-from elastic import plots, results
-from elastic.experiments import compression_prediction
-from elastic.notebook import configure, glue_figure, glue_text
+from elastic import plots
+from elastic.notebook import glue_figure, run
 
 plots.style()
-cfg = configure("compression_prediction", globals())
-compression_prediction.run(cfg)
-record = results.load("compression_prediction", cfg.preset)
-res = record["data"]
-lengths = res["lengths"]
+res = run("compression_prediction", globals())
 
 # %% [markdown]
 # ## The texts
@@ -60,12 +52,7 @@ lengths = res["lengths"]
 # for this draw ({glue:md}`cp_entropy_word` bits per word, the entropy of the word distribution).
 
 # %%
-for name, text in res["texts"].items():
-    print(f"{name} ({res['n_bytes'][name]} bytes): {text[:160]}{' ...' if len(text) > 160 else ''}\n")
-source = next(r for r in lengths if r["kind"] == "source")
-glue_text("cp_vocab", len(res["source"]["words"]))
-glue_text("cp_source_bpb", f"{source['bits_per_byte']:.3f}")
-glue_text("cp_entropy_word", f"{res['source']['entropy_bits_per_word']:.2f}")
+print(plots.coded_texts(res))
 
 # %% [markdown]
 # ## Code lengths
@@ -79,53 +66,8 @@ glue_text("cp_entropy_word", f"{res['source']['entropy_bits_per_word']:.2f}")
 # The classic compressors' sizes are the real sizes of their output, headers included.
 
 # %%
-def row(r):
-    per_token = f"{r['bits_per_token']:8.3f}" if r["kind"] == "model" else "       -"
-    return f"{r['text']:10} {r['coder']:28} {r['bits']:10.1f} {r['n_tokens']:7d} {per_token} {r['bits_per_byte']:9.3f}"
-
-
-print(f"{'text':10} {'coder':28} {'bits':>10} {'tokens':>7} {'bits/tok':>8} {'bits/byte':>9}")
-for r in sorted(lengths, key=lambda r: (r["text"], r["bits_per_byte"])):
-    print(row(r))
-
-texts = list(res["texts"])
-coders = list(dict.fromkeys(r["coder"] for r in lengths))
-bpb = {(r["coder"], r["text"]): r["bits_per_byte"] for r in lengths}
-fig, ax = plt.subplots(figsize=(7, 3.6))
-width = 0.8 / len(coders)
-x = np.arange(len(texts))
-for i, coder in enumerate(coders):
-    values = [bpb.get((coder, t), np.nan) for t in texts]
-    ax.bar(x + i * width, values, width, label=coder, color="0.25" if coder == "true source" else None)
-ax.axhline(8, color="0.5", ls=":", lw=1)
-ax.text(x[0] - 0.1, 8, "raw UTF-8", va="bottom", ha="left", fontsize=8, color="0.4")
-ax.set_xticks(x + width * (len(coders) - 1) / 2, texts)
-ax.set_ylabel("bits per byte")
-ax.legend(fontsize=8, ncol=3, loc="upper left", bbox_to_anchor=(0, -0.12))
-glue_figure("cp_fig_lengths", fig)
-
-models_run = [c for c in coders if any(r["coder"] == c and r["kind"] == "model" for r in lengths)]
-best_classic = {t: min((r for r in lengths if r["text"] == t and r["kind"] == "classic"),
-                       key=lambda r: r["bits_per_byte"]) for t in texts}
-best_model = {t: min((r for r in lengths if r["text"] == t and r["kind"] == "model"),
-                     key=lambda r: r["bits_per_byte"]) for t in texts}
-glue_text("cp_train_steps", res["training"]["steps"])
-glue_text("cp_train_docs", f"{res['training']['documents']:,}")
-for t in texts:
-    glue_text(f"cp_best_model_{t}", f"`{best_model[t]['coder']}`")
-    glue_text(f"cp_best_model_bpb_{t}", f"{best_model[t]['bits_per_byte']:.3f}")
-    glue_text(f"cp_best_classic_{t}", best_classic[t]["coder"])
-    glue_text(f"cp_best_classic_bpb_{t}", f"{best_classic[t]['bits_per_byte']:.3f}")
-    beats = best_model[t]["bits_per_byte"] < best_classic[t]["bits_per_byte"]
-    glue_text(f"cp_verdict_{t}", "beats" if beats else "does not beat")
-gap = best_model["generated"]["bits_per_byte"] - source["bits_per_byte"]
-glue_text("cp_source_gap", f"{gap:.3f}")
-tiny_prose = bpb.get(("tiny", "prose"), np.nan)
-glue_text("cp_tiny_prose", f"{tiny_prose:.2f}")
-glue_text("cp_tiny_vs_raw",
-          "more than the 8 bits of the raw bytes: a model that is confidently wrong costs more than "
-          "no model at all" if tiny_prose > 8 else "far more than a model of English needs")
-glue_text("cp_tiny_window", next((a["window"] for a in res["arithmetic"] if a["model"] == "tiny"), "n/a"))
+print(plots.code_lengths_table(res))
+glue_figure("cp_fig_lengths", plots.code_lengths(res))
 
 # %% [markdown]
 # ```{glue:figure} cp_fig_lengths
@@ -162,32 +104,8 @@ glue_text("cp_tiny_window", next((a["window"] for a in res["arithmetic"] if a["m
 # the log-loss, plus a negligible quantization term.
 
 # %%
-arith = res["arithmetic"]
-seconds = record["provenance"]["run"]["arithmetic_seconds"]  # this run's timings, not data
-print(f"{'model':24} {'text':10} {'tokens':>6} {'coded bits':>10} {'log-loss bits':>13} "
-      f"{'overhead':>8} {'round trip':>10} {'enc s':>6} {'dec s':>6}")
-for a, t in zip(arith, seconds):
-    print(f"{a['model']:24} {a['text']:10} {a['n_tokens']:6d} {a['n_bits']:10d} {a['ideal_bits']:13.2f} "
-          f"{a['overhead_bits']:8.2f} {str(a['tokens_round_trip']):>10} {t['encode_seconds']:6.1f} "
-          f"{t['decode_seconds']:6.1f}")
-
-fig, ax = plt.subplots(figsize=(6, 3.2))
-labels = [f"{a['model']}\n{a['text']}" for a in arith]
-ax.bar(range(len(arith)), [a["overhead_bits"] for a in arith], color="#0072B2")
-ax.axhline(2, color="#D55E00", ls="--", label="bound: 2 bits")
-ax.axhline(0, color="0.3", lw=0.8)
-ax.set_xticks(range(len(arith)), labels, fontsize=8)
-ax.set_ylabel("coded bits − log-loss bits")
-ax.legend(fontsize=8)
-glue_figure("cp_fig_overhead", fig)
-
-glue_text("cp_n_coded", f"{sum(a['n_tokens'] for a in arith):,}")
-glue_text("cp_coded_tokens", f"{cfg.coded_tokens:,}")
-glue_text("cp_max_overhead", f"{max(a['overhead_bits'] for a in arith):.2f}")
-glue_text("cp_min_overhead", f"{min(a['overhead_bits'] for a in arith):.2f}")
-glue_text("cp_round_trips", "every" if all(a["tokens_round_trip"] for a in arith) else "NOT every")
-glue_text("cp_text_round_trips", f"{sum(a['text_round_trip'] for a in arith)} of {len(arith)}")
-glue_text("cp_one_pass_diff", f"{max(abs(a['ideal_bits'] - a['one_pass_bits']) for a in arith):.1e}")
+print(plots.arithmetic_table(res))
+glue_figure("cp_fig_overhead", plots.coding_overhead(res))
 
 # %% [markdown]
 # ```{glue:figure} cp_fig_overhead
@@ -212,17 +130,7 @@ glue_text("cp_one_pass_diff", f"{max(abs(a['ideal_bits'] - a['one_pass_bits']) f
 # A code length is a sum over tokens, so we can see which tokens cost the most.
 
 # %%
-fig, axes = plt.subplots(len(models_run), 1, figsize=(7, 1.9 * len(models_run)), squeeze=False)
-for ax, model in zip(axes[:, 0], models_run):
-    bits = np.asarray(res["token_bits"][f"{model}/prose"], dtype=float)
-    ax.plot(bits, lw=0.8)
-    ax.axhline(bits.mean(), color="#D55E00", ls="--", lw=1, label=f"mean {bits.mean():.2f} bits/token")
-    ax.set_ylabel("bits")
-    ax.set_title(f"{model} on the prose", fontsize=9)
-    ax.legend(fontsize=8, loc="upper right")
-axes[-1, 0].set_xlabel("token position")
-fig.tight_layout()
-glue_figure("cp_fig_tokens", fig)
+glue_figure("cp_fig_tokens", plots.token_costs(res))
 
 # %% [markdown]
 # ```{glue:figure} cp_fig_tokens

@@ -34,17 +34,11 @@ n_sequences = None      # size of the generated corpus (None: the preset's)
 seed = None             # None: the preset's
 
 # %% tags=["remove-output"]
-import matplotlib.pyplot as plt
-import numpy as np
-
-from elastic import plots, results
-from elastic.experiments import compression_protocol
-from elastic.notebook import configure, glue_figure, glue_text
+from elastic import plots
+from elastic.notebook import glue_figure, run
 
 plots.style()
-cfg = configure("compression_protocol", globals())
-compression_protocol.run(cfg)
-res = results.load("compression_protocol", cfg.preset)["data"]
+res = run("compression_protocol", globals())
 
 # %% [markdown]
 # ## Huffman against the entropy
@@ -53,14 +47,7 @@ res = results.load("compression_protocol", cfg.preset)["data"]
 # {glue:md}`alpha`) and one dyadic distribution, whose probabilities are all powers of two.
 
 # %%
-huff = res["huffman"]
-glue_text("alpha", huff["alpha"])
-glue_text("dyadic_gap", f"{huff['dyadic']['huffman'] - huff['dyadic']['entropy']:.1e}")
-gaps = [r["huffman"] - r["entropy"] for r in huff["random"]]
-glue_text("gap_range", f"{min(gaps):.3f} and {max(gaps):.3f}")
-glue_text("alphabet_sizes", ", ".join(f"{r['n']:,}" for r in huff["random"]))
-for r in huff["random"]:
-    print(f"{r['n']:>8,} symbols: H = {r['entropy']:.4f} bits, Huffman = {r['huffman']:.4f} bits")
+print(plots.huffman_table(res))
 
 # %% [markdown]
 # On alphabets of {glue:md}`alphabet_sizes` symbols the Huffman code spends between
@@ -74,30 +61,7 @@ for r in huff["random"]:
 # coded.
 
 # %%
-corpus, rows = res["corpus"], res["by_depth"]
-glue_text("n_sequences", f"{corpus['n_sequences']:,}")
-glue_text("p_one", corpus["p_one"])
-glue_text("mean_length", f"{corpus['mean_length']:.2f}")
-glue_text("full_rate", f"{corpus['full_tree_rate']:.3f}")
-glue_text("rate_vs_full", f"{max(r['rate_ideal'] for r in rows) / corpus['full_tree_rate']:.0%}")
-glue_text("max_leaves", f"{rows[-1]['leaves']:,}")
-glue_text("max_d", rows[-1]["d"])
-d = [r["d"] for r in rows]
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-axes[0].plot(d, [r["entropy"] for r in rows], "o-", label="entropy $H_d$ of the pruned leaves")
-axes[0].plot(d, [r["huffman"] for r in rows], "s--", label="Huffman expected length")
-axes[0].fill_between(d, [r["entropy"] for r in rows], [r["entropy"] + 1 for r in rows],
-                     color="0.85", label="$[H_d, H_d + 1)$")
-axes[0].set_xlabel("pruning depth $d$ (layers)")
-axes[0].set_ylabel("bits per segment")
-axes[0].legend(fontsize=8)
-axes[1].plot(d, [r["rate_ideal"] for r in rows], "o-", label=r"$\gamma$, ideal lengths")
-axes[1].plot(d, [r["rate_huffman"] for r in rows], "s--", label=r"$\gamma$, Huffman lengths")
-axes[1].axhline(corpus["full_tree_rate"], color="0.4", ls=":", label="unpruned tree, one segment")
-axes[1].set_xlabel("pruning depth $d$ (layers)")
-axes[1].set_ylabel("bits per token")
-axes[1].legend(fontsize=8)
-glue_figure("fig_depth", fig)
+glue_figure("fig_depth", plots.code_length_by_depth(res))
 
 # %% [markdown]
 # ```{glue:figure} fig_depth
@@ -120,30 +84,8 @@ glue_figure("fig_depth", fig)
 # pruned tree into segments, each segment is coded by its leaf, and the lengths are averaged.
 
 # %%
-exact = res["exact"]
-glue_text("n_responses", f"{exact['n_responses']:,}")
-glue_text("exact_max_len", exact["max_len"])
-rows = exact["by_depth"]
-brute = np.array([r["brute_force"] for r in rows])
-wald = np.array([r["parse_segments_times_h"] for r in rows])
-thm = np.array([r["thm_2_5"] for r in rows])
-glue_text("source_entropy", f"{brute[0]:.3f}")
-glue_text("wald_gap", f"{np.max(np.abs(wald - brute) / brute):.1%}")
-glue_text("thm_gap", f"{np.min((brute - thm) / brute):.0%} to {np.max((brute - thm) / brute):.0%}")
-print(f"{'d':>3} {'H_d':>7} {'brute':>7} {'huffman':>8} {'segments*H':>11} {'Thm 2.5':>8}")
-for r in rows:
-    print(f"{r['d']:>3} {r['entropy']:7.3f} {r['brute_force']:7.3f} {r['brute_force_huffman']:8.3f}"
-          f" {r['parse_segments_times_h']:11.3f} {r['thm_2_5']:8.3f}")
-fig, ax = plt.subplots(figsize=(6, 3.4))
-dd = [r["d"] for r in rows]
-ax.plot(dd, brute, "o-", label="brute force (ideal lengths)")
-ax.plot(dd, [r["brute_force_huffman"] for r in rows], "s-", label="brute force (Huffman)")
-ax.plot(dd, wald, "^--", label=r"$E[\lfloor |x|/(d-1) \rfloor + 1] \cdot H_d$")
-ax.plot(dd, thm, "v:", label=r"Theorem 2.5: $E[\lceil |x|/d \rceil] \cdot H_d$")
-ax.set_xlabel("pruning depth $d$ (layers)")
-ax.set_ylabel("expected bits per response")
-ax.legend(fontsize=8)
-glue_figure("fig_brute", fig)
+print(plots.brute_force_table(res))
+glue_figure("fig_brute", plots.brute_force(res))
 
 # %% [markdown]
 # ```{glue:figure} fig_brute

@@ -38,29 +38,11 @@ ks = None               # size ratios k of D1 to D2 (None: the preset's)
 seed = None             # None: the preset's
 
 # %% tags=["remove-output"]
-import matplotlib.pyplot as plt
-import numpy as np
-import pandas as pd
-
-from myst_nb import glue
-
-from elastic import plots, results
-from elastic.experiments import elasticity_theorem
-from elastic.notebook import configure, glue_figure, glue_text
-
-
-def glue_number(name, value):
-    """A plain number, for the chapter page's ``{glue:text}`` references to this notebook."""
-    glue(name, float(value), display=False)
-
+from elastic import plots
+from elastic.notebook import glue_figure, run
 
 plots.style()
-cfg = configure("elasticity_theorem", globals())
-elasticity_theorem.run(cfg)
-res = results.load("theorem", cfg.preset)["data"]
-table = pd.DataFrame(res["table"])
-trees = pd.DataFrame(res["trees"])
-sym = res["symbolic"]
+res = run("elasticity_theorem", globals())
 
 # %% [markdown]
 # ## What sympy reaches
@@ -70,27 +52,7 @@ sym = res["symbolic"]
 # forms; with $X = c\,e^{y}$ sympy integrates them without case distinctions.
 
 # %%
-from IPython.display import Math, display
-
-for name, latex in sym["integrals"].items():
-    display(Math(rf"{name} = {latex}"))
-for name, latex in sym["moments"].items():
-    display(Math(rf"\mathbb{{E}}[{name}] = {latex}"))
-for name, value in sym["limits"].items():
-    display(Math(rf"\lim {name} = {value['derived']} \quad (\text{{as printed: {'yes' if value['agree'] else 'NO'}}})"))
-acl_printed = sym["paper_acl"]
-display(Math(rf"\text{{ACL proof, printed: }} \frac{{d\gamma_1}}{{dl}} = {acl_printed['dgamma1/dl']}, \quad "
-             rf"\frac{{d\gamma_2}}{{dl}} = {acl_printed['dgamma2/dl']}"))
-display(Math(rf"\lim_{{k\to\infty}} \frac{{k\,d\gamma_1/dl}}{{d\gamma_2/dl}} = {acl_printed['ratio limit']}"
-             rf"\quad \text{{(stated: }} {acl_printed['stated constant']}\text{{)}}"))
-for name in ("acl d1", "acl d2", "arxiv d1", "arxiv ratio / k"):
-    display(Math(rf"\text{{large-}}k\text{{ {name}: }} {sym['leading_order'][name]}"))
-glue_text("limits_agree", "all three agree" if all(v["agree"] for v in sym["limits"].values())
-          else "NOT all agree")
-glue_text("sign_alpha", f"{res['arxiv_sign_change_alpha']:.3f}")
-glue_number("sign_alpha_num", res["arxiv_sign_change_alpha"])
-for name, reason in sym["unreached"].items():
-    print(f"not reached in closed form: {name}: {reason}")
+plots.show_closed_forms(res)
 
 # %% [markdown]
 # The $k \to \infty$, $l \to 0$ limits of $S_1$, $S_2$ and $H$ that sympy computes and the values
@@ -107,65 +69,8 @@ for name, reason in sym["unreached"].items():
 # the corresponding version states. ACL derivatives are in bits.
 
 # %%
-cols = ["alpha", "k", "l", "definition", "d1", "d2", "ratio", "ratio_err", "paper_constant"]
-with pd.option_context("display.float_format", "{:.4g}".format, "display.max_rows", 200):
-    display(table[cols])
-
-acl0 = table[(table.definition == "acl") & (table.l == 0)]
-arx0 = table[(table.definition == "arxiv") & (table.l == 0)]
-acl = table[table.definition == "acl"]
-glue_text("acl_ratio_dev", f"{np.abs(acl0.ratio + 1).max():.1e}")
-glue_text("acl_identity", f"{np.abs(acl.identity).max():.1e}")
-glue_text("acl_n", len(acl))
-glue_text("acl_d1_neg", int((acl.d1 < 0).sum()))
-glue_text("acl_d2_pos", int((acl.d2 > 0).sum()))
-lmax = table.l.max()
-acl_l = acl[acl.l == lmax]
-glue_text("acl_lmax", f"{lmax:g}")
-glue_text("acl_ratio_lmax", f"{acl_l.ratio.min():.3g} to {acl_l.ratio.max():.3g}")
-big_k = arx0.k.max()
-arx_big = arx0[arx0.k == big_k]
-glue_text("arx_bigk", f"{big_k:,.0f}")
-glue_text("arx_ratio_bigk", ", ".join(f"{r.ratio:,.4g} (α = {r.alpha:g})" for r in arx_big.itertuples()))
-glue_text("arx_d1_pos", f"{int((table[table.definition == 'arxiv'].d1 > 0).sum())} of "
-          f"{int((table.definition == 'arxiv').sum())}")
-arx_neg = table[(table.definition == "arxiv") & (table.d2 < 0)]
-glue_text("arx_d2_neg", f"{len(arx_neg)} of {int((table.definition == 'arxiv').sum())}")
-glue_text("arx_d2_neg_alphas", ", ".join(f"{a:g}" for a in sorted(arx_neg.alpha.unique())) or "none")
-glue_text("quad_err", f"{(table.ratio_err / table.ratio.abs()).max():.1e}")
-lead = acl0[acl0.k == acl0.k.max()]
-glue_text("acl_lead_rel", f"{np.abs(lead.d1 / lead.leading_d1 - 1).max():.1e}")
-glue_text("acl_lead_k", f"{acl0.k.max():,.0f}")
-glue_number("quad_err_num", (table.ratio_err / table.ratio.abs()).max())
-glue_number("acl_ratio_dev_num", np.abs(acl0.ratio + 1).max())
-glue_number("acl_identity_num", np.abs(acl.identity).max())
-glue_number("arx_identity_num", np.abs(table[table.definition == "arxiv"].identity).max())
-glue_number("acl_d1_neg_frac", (acl.d1 < 0).mean())
-glue_number("acl_lead_rel_num", np.abs(lead.d1 / lead.leading_d1 - 1).max())
-alpha_show = 2.0 if 2.0 in set(arx_big.alpha) else arx_big.alpha.iloc[0]
-row = arx_big[arx_big.alpha == alpha_show].iloc[0]
-glue_number("arx_alpha_num", alpha_show)
-glue_number("arx_ratio_over_k_num", row.ratio / row.k)
-glue_number("arx_constant_a2_num", row.paper_constant)
-
-# %%
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-for alpha, group in acl0.groupby("alpha"):
-    line, = axes[0].plot(group.k, group.ratio, "o-", label=f"α = {alpha:g}")
-    axes[0].axhline(alpha**2, color=line.get_color(), ls=":", lw=1)
-for alpha, group in arx0.groupby("alpha"):
-    line, = axes[1].loglog(group.k, group.ratio.abs(), "o-", label=f"α = {alpha:g}")
-    axes[1].axhline(group.paper_constant.iloc[0], color=line.get_color(), ls=":", lw=1)
-    neg = group[group.ratio < 0]
-    axes[1].plot(neg.k, neg.ratio.abs(), "x", color="k", ms=8)
-axes[0].set_xscale("log")
-axes[0].set_title("ACL (Def. 3.1): ratio at l = 0")
-axes[0].set_ylabel(r"$k\,(d\gamma_1/dl)\,/\,(d\gamma_2/dl)$")
-axes[1].set_title("arXiv (Def. 3.12): |ratio| at l = 0")
-for ax in axes:
-    ax.set_xlabel("k = |D1| / |D2|")
-axes[0].legend(fontsize=8)
-glue_figure("fig_ratio", fig)
+plots.show_rows(res["table"], plots.QUADRATURE_COLUMNS)
+glue_figure("fig_ratio", plots.theorem_ratio(res))
 
 # %% [markdown]
 # ```{glue:figure} fig_ratio
@@ -201,44 +106,8 @@ glue_figure("fig_ratio", fig)
 # `continuum_ratio` the quadrature value of the independence approximation at the same $\alpha$.
 
 # %%
-cols = ["alpha", "leaves", "k", "l", "definition", "d1", "d1_sem", "d2", "d2_sem", "ratio", "ratio_sem",
-        "continuum_ratio", "d1_positive", "d2_positive", "n_trees"]
-with pd.option_context("display.float_format", "{:.4g}".format, "display.max_rows", 200):
-    display(trees[cols])
-tacl = trees[trees.definition == "acl"]
-tarx = trees[trees.definition == "arxiv"]
-tacl0 = tacl[tacl.l == 0]
-tarx0 = tarx[tarx.l == 0]
-glue_text("tree_leaves", f"{int(trees.leaves.iloc[0]):,}")
-glue_text("tree_n", int(trees.n_trees.iloc[0]))
-glue_text("tree_acl_ratio0", f"{(tacl0.ratio + 1).abs().max():.1e}")
-glue_number("tree_acl_ratio0_num", (tacl0.ratio + 1).abs().max())
-glue_text("tree_fd_exact", f"{tacl.fd_vs_exact.max():.1e}")
-glue_text("tree_identity", f"{tacl.identity.max():.1e}")
-glue_text("tree_acl_d1_pos", f"{int(tacl.d1_positive.sum())} of {int(tacl.n_trees.sum())}")
-k_d1 = tarx0.k * tarx0.d1
-glue_text("tree_arx_d1_rel", f"{(tarx0.d1 / tarx0.continuum_d1 - 1).abs().max():.1%}")
-glue_number("tree_arx_d1_rel_num", (tarx0.d1 / tarx0.continuum_d1 - 1).abs().max())
-glue_text("tree_arx_kd1", f"{k_d1.min():.3g} to {k_d1.max():.3g}")
-glue_text("tree_arx_ks", f"{tarx0.k.min():g} to {tarx0.k.max():g}")
-glue_text("tree_arx_d2_pos", f"{int(tarx0.d2_positive.sum())} of {int(tarx0.n_trees.sum())}")
-glue_text("tree_arx_ratio", "; ".join(
-    f"{r.ratio:,.3g} ± {r.ratio_sem:,.2g} (continuum {r.continuum_ratio:,.3g}; α = {r.alpha:g}, k = {r.k:g})"
-    for r in tarx0.itertuples()))
-
-# %%
-fig, ax = plt.subplots(figsize=(6.5, 3.8))
-for (alpha, form), group in trees[trees.l == 0].groupby(["alpha", "definition"]):
-    bars = ax.errorbar(group.k, group.ratio.abs(), yerr=group.ratio_sem, fmt="o" if form == "acl" else "s",
-                       capsize=3, label=f"{form}, α = {alpha:g}: trees")
-    ax.plot(group.k, group.continuum_ratio.abs(), "-" if form == "acl" else "--",
-            color=bars[0].get_color(), lw=1)
-ax.set_xscale("log")
-ax.set_yscale("log")
-ax.set_xlabel("k = |D1| / |D2|")
-ax.set_ylabel(r"$|k\,(d\gamma_1/dl)\,/\,(d\gamma_2/dl)|$")
-ax.legend(fontsize=8)
-glue_figure("fig_trees", fig)
+plots.show_rows(res["trees"], plots.TREE_COLUMNS)
+glue_figure("fig_trees", plots.theorem_trees(res))
 
 # %% [markdown]
 # On trees of {glue:md}`tree_leaves` leaves ({glue:md}`tree_n` independent draws per row), the ACL

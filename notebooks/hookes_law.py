@@ -34,17 +34,11 @@ d = None                # pruning depth in layers (None: the preset's)
 seed = None             # None: the preset's
 
 # %% tags=["remove-output"]
-import matplotlib.pyplot as plt
-import numpy as np
-
-from elastic import plots, results
-from elastic.experiments import hookes_law
-from elastic.notebook import configure, glue_figure, glue_text
+from elastic import plots
+from elastic.notebook import glue_figure, run
 
 plots.style()
-cfg = configure("hookes_law", globals())
-hookes_law.run(cfg)
-res = results.load("hookes_law", cfg.preset)["data"]
+res = run("hookes_law", globals())
 
 # %% [markdown]
 # ## The spring model
@@ -53,13 +47,7 @@ res = results.load("hookes_law", cfg.preset)["data"]
 # elongation is inversely proportional to its constant, and $k_i \Delta l_i$ is the same for all.
 
 # %%
-sizes = np.array(res["sizes"], dtype=float)
-model = res["springs"]
-print("k_i:", sizes.tolist())
-print("elongation F/k_i:", np.array(model["elongation"]).tolist())
-print("k_i * elongation:", np.array(model["k_times_elongation"]).tolist())
-glue_text("sizes", ", ".join(f"{int(s):,}" for s in sizes))
-glue_text("d", res["d"])
+print(plots.springs_table(res))
 
 # %% [markdown]
 # ## The invariant on token trees
@@ -71,61 +59,8 @@ glue_text("d", res["d"])
 # {glue:md}`alpha`) on the same {glue:md}`n_leaves` leaves of the deepest layer.
 
 # %%
-glue_text("alpha", res["pareto"]["alpha"])
-glue_text("n_leaves", f"{2 ** (res['pareto']['depth'] - 1):,}")
-glue_text("size_span", f"{sizes.max() / sizes.min():,.0f}")
-for name, runs in res["scenarios"].items():
-    print(name)
-    for r in runs:
-        ce = r["cross_entropy"]
-        print(f"  |D3| = {r['perturbation_size']:>6,}: dCE_i = {np.array(ce['delta']).round(7).tolist()}, "
-              f"|D_i| dCE_i = {np.array(ce['size_times_delta']).round(3).tolist()}")
-    for form in ("cross_entropy", "arxiv"):
-        s = [r[form]["spread"] for r in runs]
-        glue_text(f"spread_{form}_{name}", f"{min(s):.1f} to {max(s):.1f}")
-    signs = {" ".join("+" if x > 0 else "−" for x in r["cross_entropy"]["delta"]) for r in runs}
-    glue_text(f"signs_{name}", "; ".join(sorted(signs)))
-
-
-def first_order_error(run):
-    delta = np.array(run["cross_entropy"]["delta"])
-    return np.max(np.abs(np.array(run["first_order"]) - delta) / np.abs(delta))
-
-
-for end, i in (("small", 0), ("large", -1)):
-    glue_text(f"first_order_err_{end}",
-              f"{max(first_order_error(runs[i]) for runs in res['scenarios'].values()):.1%}")
-glue_text("n3_small", f"{res['scenarios']['overlap'][0]['perturbation_size']:,}")
-glue_text("n3_large", f"{res['scenarios']['overlap'][-1]['perturbation_size']:,}")
-glue_text("one_minus_empty", f"{1 - res['stop_prob']:.2f}")
-disjoint = res["scenarios"]["disjoint"]
-closed = [np.log2(1 + r["perturbation_size"] / sizes.sum()) for r in disjoint]
-ratios = [np.array(r["cross_entropy"]["delta"]) / c for r, c in zip(disjoint, closed)]
-glue_text("disjoint_ratio", f"{min(x.min() for x in ratios):.2f} to {max(x.max() for x in ratios):.2f}")
-pareto = res["scenarios"]["pareto"]
-top_two = [abs(r["cross_entropy"]["size_times_delta"][1] / r["cross_entropy"]["size_times_delta"][0])
-           for r in pareto]
-glue_text("pareto_top_two", f"{min(top_two):.2f} to {max(top_two):.2f}")
-for name in ("overlap", "pareto"):
-    cons = [abs(r["conservation"]) / np.abs(r["cross_entropy"]["size_times_delta"]).sum()
-            for r in res["scenarios"][name]]
-    glue_text(f"conservation_{name}", f"{max(cons):.1%}")
-
-fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), sharey=True)
-for ax, (name, runs) in zip(axes, res["scenarios"].items()):
-    for j, r in enumerate(runs):
-        prod = np.array(r["cross_entropy"]["size_times_delta"])
-        ax.loglog(sizes, np.abs(prod), "-", color=f"C{j}", label=f"$|D_3|$ = {r['perturbation_size']:,}")
-        for x, y in zip(sizes, prod):  # filled: the cost went up; open: it went down
-            ax.loglog(x, abs(y), "o", color=f"C{j}", mfc=f"C{j}" if y > 0 else "white")
-    ref = np.abs(np.array(runs[-1]["cross_entropy"]["size_times_delta"]))
-    ax.loglog(sizes, np.full_like(sizes, ref[0]), "k:", label="Hooke: constant")
-    ax.loglog(sizes, ref[0] * sizes / sizes[0], "k--", lw=0.8, label=r"$\propto |D_i|$")
-    ax.set_title(name)
-    ax.set_xlabel("$|D_i|$")
-    ax.legend(fontsize=7)
-axes[0].set_ylabel(r"$| \, |D_i| \cdot \Delta CE_i \, |$ (bits)")
-glue_figure("fig_hooke", fig)
+print(plots.invariant_table(res))
+glue_figure("fig_hooke", plots.hooke_invariant(res))
 
 # %% [markdown]
 # ```{glue:figure} fig_hooke

@@ -35,57 +35,15 @@ d = None                # pruning depth in layers (None: the preset's)
 seed = None             # None: the preset's
 
 # %% tags=["remove-output"]
-import matplotlib.pyplot as plt
-import numpy as np
-
-from elastic import plots, results
-from elastic.experiments import joint_compression
-from elastic.notebook import configure, glue_figure, glue_text
+from elastic import plots
+from elastic.notebook import glue_figure, run
 
 plots.style()
-cfg = configure("joint_compression", globals())
-joint_compression.run(cfg)
-res = results.load("joint_compression", cfg.preset)["data"]
+res = run("joint_compression", globals())
 
 # %%
-rows = res["rows"]
-ratio = np.array([r["ratio"] for r in rows])
-glue_text("p_one_1", res["p_one"][0])
-glue_text("p_one_2", res["p_one"][1])
-glue_text("small_size", f"{res['small_size']:,}")
-glue_text("d", res["d"])
-glue_text("ratio_range", f"{ratio.min()} to {ratio.max()}")
-glue_text("pooled_diff", f"{res['max_diff_vs_pooled']:.1e}")
-excess = [np.array([r["joint"][i] - r["own"][i] for r in rows]) for i in (0, 1)]
-glue_text("excess_1", f"{excess[0][0]:.3f} to {excess[0][-1]:.4f}")
-glue_text("excess_2", f"{excess[1][0]:.3f} to {excess[1][-1]:.3f}")
-glue_text("u_bits", f"{res['uniform_bits']:.0f}")
-hj = [r["joint_entropy"] for r in rows]
-glue_text("h_joint_range", f"{min(hj):.2f} to {max(hj):.2f}")
-glue_text("ce1_last", f"{rows[-1]['ce'][0]:.2f}")
-glue_text("ce2_last", f"{rows[-1]['ce'][1]:.2f}")
-averages = [(r["ratio"] * r["arxiv"][0] + r["arxiv"][1]) / (r["ratio"] + 1) for r in rows]
-glue_text("arxiv_average", f"{min(averages):.6f} to {max(averages):.6f}" if max(averages) - min(averages) > 5e-7
-          else f"{averages[0]:.6f}")
-glue_text("huffman_gap", f"{max(max(r['joint_huffman'][i] - r['joint'][i] for i in (0, 1)) for r in rows):.3f}")
-print(f"{'|D1|/|D2|':>9} {'g1 own':>7} {'g1 joint':>8} {'g2 own':>7} {'g2 joint':>8} {'acl1':>7} {'acl2':>7} {'arxiv1':>7} {'arxiv2':>7}")
-for r in rows:
-    print(f"{r['ratio']:>9} {r['own'][0]:7.3f} {r['joint'][0]:8.3f} {r['own'][1]:7.3f} {r['joint'][1]:8.3f}"
-          f" {r['acl'][0]:7.3f} {r['acl'][1]:7.3f} {r['arxiv'][0]:7.3f} {r['arxiv'][1]:7.3f}")
-
-fig, axes = plt.subplots(1, 3, figsize=(12, 3.5))
-for i, name in enumerate(("$D_1$ (growing)", "$D_2$ (fixed)")):
-    axes[0].semilogx(ratio, [r["joint"][i] for r in rows], "o-", label=f"{name}, joint code")
-    axes[0].semilogx(ratio, [r["own"][i] for r in rows], ":", color=f"C{i}", label=f"{name}, own code")
-    axes[1].semilogx(ratio, [r["acl"][i] for r in rows], "o-", label=name)
-    axes[2].semilogx(ratio, [r["arxiv"][i] for r in rows], "o-", label=name)
-axes[0].set_ylabel(r"$\gamma$ (bits per token)")
-axes[1].set_ylabel(r"ACL: $\log_2 M - CE_i$")
-axes[2].set_ylabel(r"arXiv: $(CE_i - u)/(H_D - u)$")
-for ax in axes:
-    ax.set_xlabel(r"$|D_1| / |D_2|$")
-    ax.legend(fontsize=7)
-glue_figure("fig_joint", fig)
+print(plots.joint_table(res))
+glue_figure("fig_joint", plots.joint_rates(res))
 
 # %% [markdown]
 # $D_1$ writes token 1 with probability {glue:md}`p_one_1`, $D_2$ with probability

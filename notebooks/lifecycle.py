@@ -36,45 +36,11 @@ align_sizes = None      # alignment sizes |D2| (None: the preset's)
 seed = None             # None: the preset's
 
 # %% tags=["remove-output"]
-import matplotlib.pyplot as plt
-import numpy as np
-from myst_nb import glue
-
-from elastic import plots, results
-from elastic.experiments import lifecycle
-from elastic.notebook import configure, glue_figure, glue_text
-from elastic.stats import SLOPE_WORDS
+from elastic import plots
+from elastic.notebook import glue_figure, run
 
 plots.style()
-cfg = configure("lifecycle", globals())
-lifecycle.run(cfg)
-record = results.load("lifecycle", cfg.preset)
-res, verdict = record["data"], record["data"]["verdicts"]
-
-
-def glue_shared(name, text):
-    """Glue ``text`` for this page ({glue:md}) and, as plain text under ``<name>_page``, for the
-    chapter page's cross-document ``{glue:text}`` references (which cannot paste Markdown)."""
-    glue_text(name, text)
-    glue(f"{name}_page", str(text), display=False)
-
-
-def fmt(x, digits=3):
-    """A number for the prose; the results file stores NaN as the string "nan"."""
-    return "n/a" if x is None or not np.isfinite(float(x)) else f"{float(x):.{digits}g}"
-
-
-def run_of(model, volume):
-    return next(r for r in res["runs"] if r["model"] == model and r["volume"] == volume)
-
-
-main = run_of(res["main"]["model"], res["main"]["volume"])
-glue_text("lc_wall", f"{record['provenance']['wall_time_s']:.0f}")
-cache = record["provenance"]["run"]["cache"]  # counters and timings of this run, not data
-glue_text("lc_trained", cache["trained"])
-glue_text("lc_hits", cache["hits"])
-glue_text("lc_stage_seconds", f"{cache['stage_seconds']:.0f}")
-glue_text("lc_runs", len(res["runs"]))
+res = run("lifecycle", globals())
 
 # %% [markdown]
 # ## The source and the pre-trained model
@@ -90,31 +56,7 @@ glue_text("lc_runs", len(res["runs"]))
 # by {glue:md}`lc_gamma_gap` bits/token (a noisier estimate of the same gap).
 
 # %%
-src, gap = res["source"], verdict["entropy_gap"]
-glue_text("lc_vocab", src["vocab_size"])
-glue_text("lc_h1", f"{src['entropy_D1']:.3f}")
-glue_text("lc_rate1", f"{src['entropy_rate_D1']:.3f}")
-glue_text("lc_h2", f"{src['entropy_D2']:.3f}")
-glue_text("lc_h3", f"{src['entropy_D3']:.3f}")
-glue_shared("lc_gap", f"{gap['kl_bits_per_token']:.3f}")
-glue_shared("lc_margin", f"{gap['margin']:.3f}")
-glue_shared("lc_gap_verdict", "within the margin" if gap["within"] else "NOT within the margin")
-glue_text("lc_gamma_gap", f"{gap['gamma_minus_entropy_rate']:+.3f}")
-
-volumes_main = sorted(r["volume"] for r in res["runs"] if r["model"] == res["main"]["model"])
-fig, ax = plt.subplots(figsize=(6, 3.4))
-for run in sorted(res["runs"], key=lambda r: (r["model"], r["volume"])):
-    if run["model"] == res["main"]["model"]:
-        ax.semilogx(run["volume"], run["pretrain"]["kl_D1"] / src["mean_tokens"], "o", color="C0")
-    else:
-        ax.semilogx(run["volume"], run["pretrain"]["kl_D1"] / src["mean_tokens"], "s", color="C1")
-ax.plot([], [], "o", color="C0", label=f"model {main['model']} (n_layer, d_model)")
-ax.plot([], [], "s", color="C1", label="smaller models")
-ax.axhline(gap["margin"], ls=":", color="0.4", label="stated margin")
-ax.set_xlabel("pre-training volume $|D_1|$ (sequences)")
-ax.set_ylabel("KL$(P_1 \\| q)$ per token (bits)")
-ax.legend(fontsize=8)
-glue_figure("fig_lc_pretrain", fig)
+glue_figure("fig_lc_pretrain", plots.lifecycle_pretraining(res))
 
 # %% [markdown]
 # ```{glue:figure} fig_lc_pretrain
@@ -139,51 +81,7 @@ glue_figure("fig_lc_pretrain", fig)
 # slope {glue:md}`lc_mslope` (95% CI {glue:md}`lc_mci`): {glue:md}`lc_mag_verdict`.
 
 # %%
-el = verdict["elasticity"]
-fit = el["fit"]
-glue_shared("lc_points", el["points"])
-glue_shared("lc_both", el["both_increase"])
-glue_text("lc_above", el["ratio_above_one"])
-glue_text("lc_fit_n", fit["n"])
-glue_text("lc_slope", fmt(fit["slope"]))
-glue_text("lc_ci", f"[{fmt(fit['ci'][0])}, {fmt(fit['ci'][1])}]")
-glue_shared("lc_d1_falls", el["d1_falls"])
-glue_text("lc_d2_rises", el["d2_rises"])
-theta = SLOPE_WORDS[el["signed_verdict"]]
-glue_shared("lc_theta_verdict", theta)
-mfit = el["fit_magnitude"]
-glue_shared("lc_mslope", fmt(mfit["slope"]))
-glue_shared("lc_mci", f"[{fmt(mfit['ci'][0])}, {fmt(mfit['ci'][1])}]")
-magnitude = SLOPE_WORDS[el["magnitude_verdict"]]
-glue_shared("lc_mag_verdict", magnitude)
-hk = verdict["hooke"]
-glue_shared("lc_hooke_median", fmt(hk["median_log10"]))
-glue_text("lc_hooke_iqr", f"[{fmt(hk['iqr_log10'][0])}, {fmt(hk['iqr_log10'][1])}]")
-
-from elastic.lifecycle import elasticity_points
-
-points = [p for p in elasticity_points(res["runs"]) if p["model"] == res["main"]["model"]]
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-for p in points:
-    colour = f"C{volumes_main.index(p['volume'])}"
-    marker = "o" if p["ratio"] > 0 else "x"
-    axes[0].loglog(p["k"], abs(p["ratio"]), marker, color=colour)
-    axes[1].semilogx(p["k"], np.log10(p["hooke"]), marker, color=colour)
-for i, v in enumerate(volumes_main):
-    axes[0].plot([], [], "o", color=f"C{i}", label=f"$|D_1|$ = {v:,}")
-ks = np.array(sorted(p["k"] for p in points))
-for f, style, what in ((fit, "-", "ratio"), (mfit, "--", "|ratio|")):
-    if np.isfinite(float(f["slope"])):
-        axes[0].loglog(ks, 10 ** (f["intercept"] + f["slope"] * np.log10(ks)), style, color="0.2",
-                       label=f"fit to {what}: slope {f['slope']:.2f}")
-axes[0].loglog(ks, ks, ":", color="0.5", label="ratio = $k$")
-axes[0].set_xlabel("$k = |D_1| / |D_2|$")
-axes[0].set_ylabel(r"$|\Delta\gamma_2 / \Delta\gamma_1|$ (x: negative)")
-axes[0].legend(fontsize=7)
-axes[1].axhline(0, ls=":", color="0.5")
-axes[1].set_xlabel("$k$")
-axes[1].set_ylabel(r"$\log_{10} \frac{|D_2||\Delta\gamma_2|}{|D_1||\Delta\gamma_1|}$")
-glue_figure("fig_lc_elasticity", fig)
+glue_figure("fig_lc_elasticity", plots.lifecycle_elasticity(res))
 
 # %% [markdown]
 # ```{glue:figure} fig_lc_elasticity
@@ -204,30 +102,7 @@ glue_figure("fig_lc_elasticity", fig)
 # posterior $P(+\mid x)$ of sampled sequences) after alignment and along the perturbation.
 
 # %%
-def draw_rebound(ax, run, title):
-    for i, aligned in enumerate(run["aligned"]):
-        sizes = [r["size"] for r in aligned["curve"]]
-        scores = [r["score"] for r in aligned["curve"]]
-        ax.plot(np.array(sizes) + 1, scores, "o-", ms=3, color=f"C{i}", label=f"$|D_2|$ = {aligned['n']:,}")
-    ax.axhline(run["pretrain"]["score"], ls=":", color="0.4", label="pre-trained")
-    ax.set_xscale("log")
-    ax.set_title(title, fontsize=9)
-    ax.set_xlabel("$|D_3| + 1$")
-
-
-rb = verdict["rebound_main"]
-glue_shared("lc_rho_drop", fmt(rb["rho_drop"], 2))
-glue_text("lc_rho_final", fmt(rb["rho_final"], 2))
-glue_shared("lc_rebound_main", "shows rebound" if rb["rebound"] else "does NOT show rebound")
-glue_text("lc_rebound_direction",
-          "the more aligned models lose their score more slowly, the opposite of the paper's rebound"
-          if float(rb["rho_drop"]) < 0 else "the more aligned models lose their score faster, as in the paper")
-glue_text("lc_rebound_rho", fmt(cfg.rebound_rho, 2))
-fig, ax = plt.subplots(figsize=(6, 3.6))
-draw_rebound(ax, main, f"model {main['model']}, $|D_1|$ = {main['volume']:,}")
-ax.set_ylabel("attribute score $P(+\\mid x)$")
-ax.legend(fontsize=7)
-glue_figure("fig_lc_rebound", fig)
+glue_figure("fig_lc_rebound", plots.lifecycle_rebound(res))
 
 # %% [markdown]
 # ```{glue:figure} fig_lc_rebound
@@ -247,30 +122,7 @@ glue_figure("fig_lc_rebound", fig)
 # ## Rebound against model size and pre-training volume
 
 # %%
-ms, em = verdict["model_size"], verdict["emergence"]
-glue_shared("lc_size_rebound", ", ".join(f"{p:,}: {'yes' if r else 'no'}"
-                                       for p, r in zip(ms["params"], ms["rebound"])))
-glue_text("lc_size_rho", fmt(ms["rho_size_drop"], 2))
-glue_shared("lc_volume_rebound", ", ".join(f"{v:,}: {'yes' if r else 'no'}"
-                                         for v, r in zip(em["volumes"], em["rebound"])))
-glue_text("lc_volume_rho", fmt(em["rho_volume_drop"], 2))
-glue_shared("lc_first_elastic", f"{em['first_elastic_volume']:,} sequences"
-          if em["first_elastic_volume"] else "at none of the volumes of this grid")
-sizes_runs = sorted((r for r in res["runs"] if r["volume"] == res["main"]["volume"]), key=lambda r: r["params"])
-volume_runs = sorted((r for r in res["runs"] if r["model"] == res["main"]["model"]), key=lambda r: r["volume"])
-ncol = max(len(sizes_runs), len(volume_runs))
-fig, axes = plt.subplots(2, ncol, figsize=(3 * ncol, 5.6), sharey=True, squeeze=False)
-for ax, run in zip(axes[0], sizes_runs):
-    draw_rebound(ax, run, f"{run['params']:,} parameters")
-for ax, run in zip(axes[1], volume_runs):
-    draw_rebound(ax, run, f"$|D_1|$ = {run['volume']:,}")
-for ax in axes.flat[len(sizes_runs):ncol]:
-    ax.set_axis_off()
-for row in axes:
-    row[0].set_ylabel("score")
-axes[0][0].legend(fontsize=6)
-fig.tight_layout()
-glue_figure("fig_lc_scaling", fig)
+glue_figure("fig_lc_scaling", plots.lifecycle_scaling(res))
 
 # %% [markdown]
 # ```{glue:figure} fig_lc_scaling
@@ -293,18 +145,7 @@ glue_figure("fig_lc_scaling", fig)
 # earlier one's responses (inverse alignment) is compared with the reverse (forward alignment).
 
 # %%
-rs = verdict["resistance"]
-glue_shared("lc_resist", f"{rs['inverse_easier']} of {rs['pairs']}")
-fig, ax = plt.subplots(figsize=(6, 3.2))
-labels = [f"{r['earlier']:,} vs {r['later']:,}" for r in res["resistance"]]
-x = np.arange(len(labels))
-ax.bar(x - 0.2, [r["inverse"] for r in res["resistance"]], 0.4, label="inverse (later on earlier's data)")
-ax.bar(x + 0.2, [r["forward"] for r in res["resistance"]], 0.4, label="forward (earlier on later's data)")
-ax.set_xticks(x, labels)
-ax.set_xlabel("slices $|D_2|$ (earlier vs later)")
-ax.set_ylabel("mean training loss (nats/token)")
-ax.legend(fontsize=7)
-glue_figure("fig_lc_resistance", fig)
+glue_figure("fig_lc_resistance", plots.lifecycle_resistance(res))
 
 # %% [markdown]
 # ```{glue:figure} fig_lc_resistance

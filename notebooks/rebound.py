@@ -38,17 +38,11 @@ negative_sizes = None   # amounts of negative data (None: the preset's)
 seed = None             # None: the preset's
 
 # %% tags=["remove-output"]
-import matplotlib.pyplot as plt
-
-from elastic import plots, results
-from elastic.experiments import _figures, rebound
-from elastic.notebook import configure, glue_figure, glue_text
-from elastic.stats import words
+from elastic import plots
+from elastic.notebook import glue_figure, run
 
 plots.style()
-cfg = configure("rebound", globals())
-rebound.run(cfg)
-res = results.load("rebound", cfg.preset)["data"]
+res = run("rebound", globals())
 
 # %% [markdown]
 # ## The curves
@@ -58,18 +52,8 @@ res = results.load("rebound", cfg.preset)["data"]
 # model θ0.
 
 # %%
-panels = res["panels"]
-fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.6), squeeze=False)
-for ax, panel in zip(axes[0], panels):
-    _figures.rebound_panel(ax, panel, f"{panel['model']} · {panel['dataset']}")
-glue_figure("fig_rebound", fig)
-
-for panel in panels:
-    print(f"{panel['model']} on {panel['dataset']}: {panel['metric_name']} and mean score per model")
-    for curve in panel["curves"]:
-        print(f"  {curve['first_size']:>6} positive, then {curve['second_sizes']} negative:",
-              [round(m, 3) for m in curve["metric"]], [round(m, 3) for m in curve["mean_score"]])
-        print(f"         after the most negative data: {curve['examples'][0]!r}")
+glue_figure("fig_rebound", plots.rebound_curves(res))
+print(plots.rebound_table(res))
 
 # %% [markdown]
 # ```{glue:figure} fig_rebound
@@ -82,31 +66,6 @@ for panel in panels:
 # ```
 #
 # ## What this run shows
-
-# %%
-v = res["verdict"]
-first = panels[0]
-fv = first["verdict"]
-glue_text("rb_model", f"`{first['model']}`")
-glue_text("rb_dataset", first["dataset"])
-glue_text("rb_metric", first["metric_name"])
-glue_text("rb_base", f"{first['base']['metric']:.3f}")
-glue_text("rb_sizes", ", ".join(str(c["first_size"]) for c in first["curves"]))
-glue_text("rb_drops", ", ".join(f"{d:+.3f} ± {se:.3f}" for d, se in zip(fv["initial_drop"], fv["initial_drop_se"])))
-judged = fv["drop_difference"] is not None
-glue_text("rb_diff", f"{fv['drop_difference']:+.3f} ± {fv['drop_difference_se']:.3f}" if judged else "not defined")
-glue_text("rb_noise", "cannot be judged with one amount of positive data" if not judged else
-          "more than two standard errors from zero" if fv["drop_difference_beyond_noise"] else
-          "within two standard errors of zero: on this grid it cannot be told apart from noise")
-glue_text("rb_early", f"{fv['early_rate']:.4f}")
-glue_text("rb_late", f"{fv['late_rate']:.4f}")
-glue_text("rb_n_panels", v["n_panels"])
-glue_text("rb_n_rebound", v["n_rebound"])
-glue_text("rb_n_fast", v["n_fast_then_slow"])
-glue_text("rb_verdict", "cannot judge (one amount of positive data)" if not v["n_judged"] else
-          "shows" if v["n_rebound"] == v["n_judged"] else ("partly shows" if v["n_rebound"] else "does not show"))
-glue_text("rb_fast_verdict", words(fv["fast_then_slow"], "falls faster at first than later",
-                                          "does not fall faster at first than later"))
 
 # %% [markdown]
 # For {glue:md}`rb_model` on {glue:md}`rb_dataset` the base model's {glue:md}`rb_metric` is

@@ -37,17 +37,11 @@ volume_models = None    # one model at increasing pre-training volume (None: the
 seed = None             # None: the preset's
 
 # %% tags=["remove-output"]
-import matplotlib.pyplot as plt
-
-from elastic import plots, results
-from elastic.experiments import _figures, scaling
-from elastic.notebook import configure, glue_figure, glue_text
-from elastic.stats import words
+from elastic import plots
+from elastic.notebook import glue_figure, run
 
 plots.style()
-cfg = configure("scaling", globals())
-scaling.run(cfg)
-res = results.load("scaling", cfg.preset)["data"]
+res = run("scaling", globals())
 
 # %% [markdown]
 # ## Two series of base models
@@ -56,11 +50,7 @@ res = results.load("scaling", cfg.preset)["data"]
 # spread across those amounts shaded, as in the paper's Figures 5 and 6.
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-for ax, (name, title) in zip(axes, [("size", "model size"), ("volume", "pre-training volume")]):
-    series = res[name]
-    _figures.series_panel(ax, series["panels"], series["labels"], f"rebound vs {title}")
-glue_figure("fig_scaling", fig)
+glue_figure("fig_scaling", plots.scaling_series(res))
 
 # %% [markdown]
 # ```{glue:figure} fig_scaling
@@ -72,20 +62,6 @@ glue_figure("fig_scaling", fig)
 # ```
 #
 # ## What this run shows
-
-# %%
-def describe(name):
-    (dataset, trend), = list(res[name]["verdict"].items())[:1]
-    labels = res[name]["labels"]
-    glue_text(f"sc_{name}_strength", ", ".join(f"{l}: {s:+.3f}" for l, s in zip(labels, trend["strength"])))
-    rho = trend["rank_correlation"]
-    glue_text(f"sc_{name}_rho", "undefined (constant strengths)" if rho is None else f"{rho:+.2f}")
-    glue_text(f"sc_{name}_verdict", words(trend["increases"], "grows", "does not grow"))
-    return dataset
-
-
-glue_text("sc_dataset", describe("size"))
-describe("volume")
 
 # %% [markdown]
 # On {glue:md}`sc_dataset`, the rebound strength (the mean fall of the aligned score at the first

@@ -34,19 +34,11 @@ n_sequences = None      # size of the generated corpus (None: the preset's)
 seed = None             # None: the preset's
 
 # %% tags=["remove-output"]
-import matplotlib.pyplot as plt
-import numpy as np
-
-from elastic import plots, results
-from elastic.experiments import token_tree
-from elastic.notebook import configure, glue_figure, glue_text
-from elastic.tokentree import TokenTree
+from elastic import plots
+from elastic.notebook import glue_figure, run
 
 plots.style()
-cfg = configure("token_tree", globals())
-token_tree.run(cfg)
-record = results.load("token_tree", cfg.preset)
-res = record["data"]
+res = run("token_tree", globals())
 
 # %% [markdown]
 # ## A tree you can check by hand
@@ -56,12 +48,8 @@ res = record["data"]
 # there. A node's weight is its EOS leaf plus its children, and the EOS leaves add up to one.
 
 # %%
-print("responses:", ["".join(map(str, s)) or "(empty)" for s in res["example"]["sequences"]])
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [3, 2]})
-plots.draw_token_tree(TokenTree.from_dict(res["example"]["tree"]), axes[0], "full tree")
-plots.draw_token_tree(TokenTree.from_dict(res["example"]["pruned"]), axes[1],
-                      f"pruned to d = {res['example']['pruned_depth']} layers")
-glue_figure("fig_example_tree", fig)
+print("responses:", plots.example_responses(res))
+glue_figure("fig_example_tree", plots.example_tree(res))
 
 # %% [markdown]
 # ```{glue:figure} fig_example_tree
@@ -78,27 +66,7 @@ glue_figure("fig_example_tree", fig)
 # {glue:md}`p_one` and which stops after each token with a fixed probability.
 
 # %%
-corpus = res["corpus"]
-glue_text("p_one", corpus["p_one"])
-glue_text("n_sequences", f"{corpus['n_sequences']:,}")
-glue_text("n_nodes", f"{corpus['n_nodes']:,}")
-glue_text("n_layers", corpus["n_layers"])
-glue_text("build_ms", f"{1000 * record['provenance']['run']['build_seconds']:.1f}")
-glue_text("vocab_diff", f"{corpus['general_vocab_max_weight_diff']:.1e}")
-glue_text("general_vocab", corpus["general_vocab_size"])
-pruning = res["pruning"]
-glue_text("max_mass_error", f"{max(abs(p['leaf_mass'] - 1) for p in pruning):.1e}")
-glue_text("all_direct", "all" if all(p["matches_direct_build"] for p in pruning) else "NOT all")
-
-depths = [p["depth"] for p in pruning]
-fig, ax = plt.subplots(figsize=(6, 3.4))
-ax.semilogy(depths, [p["nodes"] for p in pruning], "o-", label="nodes")
-ax.semilogy(depths, [p["leaves"] for p in pruning], "s--", label="EOS leaves with mass > 0")
-ax.semilogy(depths, [2 ** d - 1 for d in depths], ":", color="0.5", label="$2^d - 1$ (full binary tree)")
-ax.set_xlabel("pruning depth $d$ (layers)")
-ax.set_ylabel("count")
-ax.legend()
-glue_figure("fig_pruning", fig)
+glue_figure("fig_pruning", plots.pruning_sizes(res))
 
 # %% [markdown]
 # The {glue:md}`n_sequences` responses make a tree of {glue:md}`n_nodes` nodes in
@@ -122,23 +90,7 @@ glue_figure("fig_pruning", fig)
 # together. The joint tree weighs each dataset by its share of the data.
 
 # %%
-mix = res["mixture"]
-glue_text("mix_sizes", " and ".join(f"{s:,}" for s in mix["sizes"]))
-glue_text("mix_weights", " and ".join(f"{w:.3f}" for w in mix["weights"]))
-glue_text("mix_pooled_diff", f"{mix['max_diff_vs_pooled']:.1e}")
-
-x = np.arange(len(mix["leaf_prefixes"]))
-width = 0.8 / (len(mix["sizes"]) + 1)
-fig, ax = plt.subplots(figsize=(7, 3.4))
-for i, (probs, size, p1) in enumerate(zip(mix["leaf_probs"]["parts"], mix["sizes"], mix["p_one"])):
-    ax.bar(x + i * width, probs, width, label=f"$D_{i + 1}$: {size:,} responses, P(1) = {p1:.2f}")
-ax.bar(x + len(mix["sizes"]) * width, mix["leaf_probs"]["mixture"], width, color="0.3",
-       label="joint tree $D$")
-ax.set_xticks(x + width * len(mix["sizes"]) / 2, mix["leaf_prefixes"])
-ax.set_xlabel(f"EOS leaf (prefix) of the tree pruned to d = {mix['depth']}")
-ax.set_ylabel("leaf probability")
-ax.legend(fontsize=8)
-glue_figure("fig_mixture", fig)
+glue_figure("fig_mixture", plots.mixture_leaves(res))
 
 # %% [markdown]
 # With {glue:md}`mix_sizes` responses, the weights are {glue:md}`mix_weights`: the joint tree

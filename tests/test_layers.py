@@ -7,7 +7,8 @@ by layer, then the cycles and the upward arrows, if any.
 The layers, from the bottom. A module may import modules of its own layer or of any layer below;
 an import of a module of a higher layer is an *upward arrow*.
 
-1. foundation: errors, statistics, the results store, the cache, presets and config types;
+1. foundation: errors, statistics and their words, the results store, the cache, presets and
+   config types;
 2. data and models: datasets, sources with known distributions, token trees, model loading;
 3. concepts: coding, prediction, springs, the theory, training, scoring, the lifecycle's
    measurements, the GPU plan and the released checkpoints;
@@ -26,7 +27,7 @@ from pathlib import Path
 LIBRARY = Path(__file__).resolve().parents[1] / "elastic"
 
 LAYERS = {
-    "foundation": ("errors", "stats", "results", "cache", "config"),
+    "foundation": ("errors", "stats", "prose", "results", "cache", "config"),
     "data and models": ("data", "sources", "tokentree", "models"),
     "concepts": ("coding", "arithmetic", "prediction", "springs", "theory", "train", "score", "lifecycle",
                  "plan", "convert", "released"),

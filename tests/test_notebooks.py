@@ -1,6 +1,7 @@
 """Every chapter notebook: paired and clean, parameterised, executed in the smoke preset, and
 the book built from the executed copies with warnings as errors."""
 
+import ast
 import json
 import re
 import subprocess
@@ -21,6 +22,24 @@ PROVENANCE = {"git_sha", "parameters", "seed", "wall_time_s", "packages"}
 
 def cells(nb):
     return [(c.cell_type, c.source, sorted(c.metadata.get("tags", []))) for c in nb.cells]
+
+
+#: What would make a notebook compute: definitions, and the comparisons and branches a verdict is
+#: made of. A chapter's code cells call its experiment, plot and print (see elastic.notebook).
+COMPUTATION = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.Compare, ast.BoolOp,
+               ast.IfExp, ast.If, ast.While, ast.For, ast.comprehension)
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_defines_nothing_and_computes_no_verdict(name):
+    nb = jupytext.read(ROOT / "notebooks" / f"{name}.py")
+    code = [c for c in nb.cells if c.cell_type == "code"][1:]  # the first installs the library on Colab
+    found = [(type(node).__name__, getattr(node, "lineno", "?"), cell.source.splitlines()[0])
+             for cell in code for node in ast.walk(ast.parse(cell.source)) if isinstance(node, COMPUTATION)]
+    assert not found, f"notebooks/{name}.py computes: move it into elastic.experiments.{name} or elastic.plots"
+    runs = [node for cell in code for node in ast.walk(ast.parse(cell.source))
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "run"]
+    assert len(runs) == 1 and runs[0].args[0].value == name, "one run(<chapter>, globals()) call"
 
 
 def test_toc_lists_every_notebook_and_page():
@@ -63,6 +82,15 @@ def test_notebook_runs_in_smoke_and_writes_results(name, executed, monkeypatch):
     record = results.load(experiments.results_name(name), "smoke")
     assert record["preset"] == "smoke"
     assert PROVENANCE <= set(record["provenance"])
+    # every number and verdict the pages quote is in the results file: the notebook's {glue:md}
+    # roles and the chapter page's {glue:text} references name keys of the run's summary
+    glued = {**record["data"]["summary"], **record["provenance"]["run"].get("summary", {})}
+    prose = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    page = ROOT / "book" / f"{name}.md"
+    quoted = set(re.findall(r"\{glue:md\}`(\w+)", prose))
+    if page.exists():
+        quoted |= set(re.findall(rf"\{{glue:text\}}`\.\./notebooks/{name}\.ipynb::(\w+)", page.read_text()))
+    assert quoted and quoted <= set(glued), sorted(quoted - set(glued))
 
 
 def run_papermill(name, tmp_path, *params):
@@ -101,3 +129,16 @@ def test_book_builds_with_warnings_as_errors(built_book):
 def test_results_used_names_the_files_chapters_write():
     assert chapters.results_used(ROOT, "elasticity_theorem") == {"theorem"}
     assert chapters.results_used(ROOT, "token_tree") == {"token_tree"}
+
+
+def test_glue_summary_glues_text_as_markdown_and_numbers_and_page_text_plain(monkeypatch):
+    import myst_nb
+
+    from elastic import notebook
+
+    glued = []
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display: glued.append((name, value, display)))
+    notebook.glue_summary({"rate": "1.5", "count_num": 2, "verdict_page": "holds"})
+    assert [(name, type(value).__name__, display) for name, value, display in glued] == [
+        ("rate", "Markdown", False), ("count_num", "int", False), ("verdict_page", "str", False)]
+    assert glued[0][1].data == "1.5" and glued[2][1] == "holds"

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from elastic import stats
+from elastic import prose, stats
 
 
 def test_threshold_crossing_interpolates_between_grid_points():
@@ -53,8 +53,14 @@ def test_ratio_error_by_the_delta_method():
     assert stats.relative_error_of_ratio(1.0, 1.0, 0.1, 0.1, 1.0) == 0.0
 
 
-def test_t_interval_and_words():
+def test_t_interval():
     low, high = stats.t_interval(1.0, 0.5, 10, level=0.95)
     assert (high - low) / 2 == pytest.approx(2.228139 * 0.5, rel=1e-6)  # t_{0.975, 10}
-    assert stats.words(True, "yes", "no") == "yes" and stats.words(False, "yes", "no") == "no"
-    assert stats.words(None, "yes", "no") == stats.UNDECIDED
+
+
+def test_verdicts_and_numbers_in_words():
+    assert prose.words(True, "yes", "no") == "yes" and prose.words(False, "yes", "no") == "no"
+    assert prose.words(None, "yes", "no") == prose.UNDECIDED
+    assert prose.number(0.123456) == "0.123" and prose.number(-1.0, 2) == "-1"
+    assert prose.number(None) == prose.number("nan") == prose.number(float("nan")) == "n/a"
+    assert set(prose.SLOPE_WORDS) == {"no_fit", "inconclusive", "like_k", "slower", "faster", "flat"}

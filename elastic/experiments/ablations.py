@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from elastic import progress, results
 from elastic.experiments import pinned_threads
-from elastic.experiments import pinned_threads
 from elastic.experiments._alignment import AlignmentConfig, Grid, Lab, Rebound, n_cells, preflight
+from elastic.prose import words
 from elastic.stats import spearman, threshold_crossing
 
 
@@ -61,7 +61,7 @@ def run(cfg: Config) -> dict:
             "strength": [p["verdict"]["rebound_strength"] for p in panels],
             "strength_rank_correlation": spearman(range(len(panels)), [p["verdict"]["rebound_strength"] for p in panels]),
         }
-    return results.save("ablations", cfg, data, time.perf_counter() - start)
+    return results.save("ablations", cfg, data, time.perf_counter() - start, summary=summary)
 
 
 def kl_row(panel: dict, epsilon: float) -> dict:
@@ -79,3 +79,30 @@ def kl_row(panel: dict, epsilon: float) -> dict:
     else:
         falls = all(a > b for a, b in zip(needed, needed[1:]))
     return {"model": panel["model"], "cells": cells, "needed_falls": falls}
+
+
+def summary(data: dict, cfg: Config) -> dict:
+    """What the chapter's page quotes (see :func:`elastic.notebook.run`): the first model of each
+    ablation, and its row of the KL table."""
+    out = {}
+    for name in ("dpo", "reverse"):
+        panel = data[name]["panels"][0]
+        out[f"ab_{name}_drops"] = ", ".join(f"{d:+.3f}" for d in panel["verdict"]["initial_drop"])
+        out[f"ab_{name}_sizes"] = ", ".join(str(c["first_size"]) for c in panel["curves"])
+        out[f"ab_{name}_verdict"] = words(panel["verdict"]["drop_grows_with_first_size"], "grows", "does not grow")
+    kl = data["kl"]
+    row = kl["table"][0]
+    unreached = any(c["negative_needed"] is None for c in row["cells"])
+    out.update({
+        "ab_model": f"`{data['dpo']['panels'][0]['model']}`",
+        "ab_eps": f"{kl['epsilon']:g}",
+        "ab_kl_post": ", ".join(f"{c['post_alignment_kl']:.4f}" for c in row["cells"]),
+        "ab_kl_needed": ", ".join("none in the grid" if c["negative_needed"] is None
+                                  else f"{c['negative_needed']:.1f}" for c in row["cells"]),
+        "ab_kl_sizes": ", ".join(str(c["positive_size"]) for c in row["cells"]),
+        "ab_kl_verdict": ("cannot be compared, since the KL stays above ε within the grid for some amounts "
+                          "(the paper's Table 3 has it reached everywhere)" if unreached else
+                          words(row["needed_falls"], "falls, as the paper's Table 3 predicts",
+                                "does not fall with more positive data, unlike the paper's Table 3")),
+    })
+    return out

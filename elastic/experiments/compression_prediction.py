@@ -194,5 +194,45 @@ def run(cfg: Config) -> dict:
         "lengths": lengths, "arithmetic": arithmetic, "token_bits": token_bits,
     }
     return results.save("compression_prediction", cfg, data, time.perf_counter() - start,
-                        run={"arithmetic_seconds": timings})
+                        run={"arithmetic_seconds": timings}, summary=summary)
+
+
+def summary(data: dict, cfg: Config) -> dict:
+    """What the chapter's page quotes (see :func:`elastic.notebook.run`): the best model and the
+    best classic compressor of each text, and whether the one beats the other."""
+    lengths, arith, texts = data["lengths"], data["arithmetic"], list(data["texts"])
+    source = next(r for r in lengths if r["kind"] == "source")
+    bpb = {(r["coder"], r["text"]): r["bits_per_byte"] for r in lengths}
+    best = {kind: {t: min((r for r in lengths if r["text"] == t and r["kind"] == kind), key=lambda r: r["bits_per_byte"])
+                   for t in texts} for kind in ("classic", "model")}
+    tiny_prose = bpb.get(("tiny", "prose"), np.nan)
+    out = {
+        "cp_vocab": str(len(data["source"]["words"])),
+        "cp_source_bpb": f"{source['bits_per_byte']:.3f}",
+        "cp_entropy_word": f"{data['source']['entropy_bits_per_word']:.2f}",
+        "cp_train_steps": str(data["training"]["steps"]),
+        "cp_train_docs": f"{data['training']['documents']:,}",
+    }
+    for t in texts:
+        model, classic = best["model"][t], best["classic"][t]
+        out[f"cp_best_model_{t}"] = f"`{model['coder']}`"
+        out[f"cp_best_model_bpb_{t}"] = f"{model['bits_per_byte']:.3f}"
+        out[f"cp_best_classic_{t}"] = classic["coder"]
+        out[f"cp_best_classic_bpb_{t}"] = f"{classic['bits_per_byte']:.3f}"
+        out[f"cp_verdict_{t}"] = "beats" if model["bits_per_byte"] < classic["bits_per_byte"] else "does not beat"
+    out.update({
+        "cp_source_gap": f"{best['model']['generated']['bits_per_byte'] - source['bits_per_byte']:.3f}",
+        "cp_tiny_prose": f"{tiny_prose:.2f}",
+        "cp_tiny_vs_raw": ("more than the 8 bits of the raw bytes: a model that is confidently wrong costs more "
+                           "than no model at all" if tiny_prose > 8 else "far more than a model of English needs"),
+        "cp_tiny_window": str(next((a["window"] for a in arith if a["model"] == "tiny"), "n/a")),
+        "cp_n_coded": f"{sum(a['n_tokens'] for a in arith):,}",
+        "cp_coded_tokens": f"{cfg.coded_tokens:,}",
+        "cp_max_overhead": f"{max(a['overhead_bits'] for a in arith):.2f}",
+        "cp_min_overhead": f"{min(a['overhead_bits'] for a in arith):.2f}",
+        "cp_round_trips": "every" if all(a["tokens_round_trip"] for a in arith) else "NOT every",
+        "cp_text_round_trips": f"{sum(a['text_round_trip'] for a in arith)} of {len(arith)}",
+        "cp_one_pass_diff": f"{max(abs(a['ideal_bits'] - a['one_pass_bits']) for a in arith):.1e}",
+    })
+    return out
 

@@ -91,4 +91,31 @@ def run(cfg: Config) -> dict:
                   "n_responses": len(seqs), "mean_length": float((probs * n).sum()),
                   "by_depth": brute_force},
     }
-    return results.save("compression_protocol", cfg, data, time.perf_counter() - start)
+    return results.save("compression_protocol", cfg, data, time.perf_counter() - start, summary=summary)
+
+
+def summary(data: dict, cfg: Config) -> dict:
+    """What the chapter's page quotes (see :func:`elastic.notebook.run`)."""
+    huff, corpus, rows, exact = data["huffman"], data["corpus"], data["by_depth"], data["exact"]
+    gaps = [r["huffman"] - r["entropy"] for r in huff["random"]]
+    brute = np.array([r["brute_force"] for r in exact["by_depth"]])
+    wald = np.array([r["parse_segments_times_h"] for r in exact["by_depth"]])
+    thm = np.array([r["thm_2_5"] for r in exact["by_depth"]])
+    return {
+        "alpha": str(huff["alpha"]),
+        "dyadic_gap": f"{huff['dyadic']['huffman'] - huff['dyadic']['entropy']:.1e}",
+        "gap_range": f"{min(gaps):.3f} and {max(gaps):.3f}",
+        "alphabet_sizes": ", ".join(f"{r['n']:,}" for r in huff["random"]),
+        "n_sequences": f"{corpus['n_sequences']:,}",
+        "p_one": str(corpus["p_one"]),
+        "mean_length": f"{corpus['mean_length']:.2f}",
+        "full_rate": f"{corpus['full_tree_rate']:.3f}",
+        "rate_vs_full": f"{max(r['rate_ideal'] for r in rows) / corpus['full_tree_rate']:.0%}",
+        "max_leaves": f"{rows[-1]['leaves']:,}",
+        "max_d": str(rows[-1]["d"]),
+        "n_responses": f"{exact['n_responses']:,}",
+        "exact_max_len": str(exact["max_len"]),
+        "source_entropy": f"{brute[0]:.3f}",
+        "wald_gap": f"{np.max(np.abs(wald - brute) / brute):.1%}",
+        "thm_gap": f"{np.min((brute - thm) / brute):.0%} to {np.max((brute - thm) / brute):.0%}",
+    }

@@ -115,4 +115,87 @@ def run(cfg: Config) -> dict:
         "table": _continuum_rows(cfg),
         "trees": _tree_rows(cfg),
     }
-    return results.save(RESULTS, cfg, data, time.perf_counter() - start)
+    return results.save(RESULTS, cfg, data, time.perf_counter() - start, summary=summary)
+
+
+def _column(rows: list[dict], key: str) -> np.ndarray:
+    return np.array([r[key] for r in rows], dtype=float)
+
+
+def _where(rows: list[dict], **values) -> list[dict]:
+    return [r for r in rows if all(r[k] == v for k, v in values.items())]
+
+
+def summary(data: dict, cfg: Config) -> dict:
+    """What the chapter's page quotes (see :func:`elastic.notebook.run`). The ``*_num`` entries are
+    plain numbers for the theorem page's ``{glue:text}`` references."""
+    sym, table, trees = data["symbolic"], data["table"], data["trees"]
+    out = {
+        "limits_agree": "all three agree" if all(v["agree"] for v in sym["limits"].values()) else "NOT all agree",
+        "sign_alpha": f"{data['arxiv_sign_change_alpha']:.3f}",
+        "sign_alpha_num": float(data["arxiv_sign_change_alpha"]),
+    }
+    # the quadrature table
+    acl, arx = _where(table, definition="acl"), _where(table, definition="arxiv")
+    acl0, arx0 = _where(acl, l=0), _where(arx, l=0)
+    col = _column
+    lmax = col(table, "l").max()
+    acl_l = _where(acl, l=lmax)
+    big_k = col(arx0, "k").max()
+    arx_big = _where(arx0, k=big_k)
+    arx_neg = [r for r in arx if r["d2"] < 0]
+    lead = _where(acl0, k=col(acl0, "k").max())
+    quad_err = (col(table, "ratio_err") / np.abs(col(table, "ratio"))).max()
+    ratio_dev = np.abs(col(acl0, "ratio") + 1).max()
+    lead_rel = np.abs(col(lead, "d1") / col(lead, "leading_d1") - 1).max()
+    out.update({
+        "acl_ratio_dev": f"{ratio_dev:.1e}",
+        "acl_identity": f"{np.abs(col(acl, 'identity')).max():.1e}",
+        "acl_n": str(len(acl)),
+        "acl_d1_neg": str(int((col(acl, "d1") < 0).sum())),
+        "acl_d2_pos": str(int((col(acl, "d2") > 0).sum())),
+        "acl_lmax": f"{lmax:g}",
+        "acl_ratio_lmax": f"{col(acl_l, 'ratio').min():.3g} to {col(acl_l, 'ratio').max():.3g}",
+        "arx_bigk": f"{big_k:,.0f}",
+        "arx_ratio_bigk": ", ".join(f"{r['ratio']:,.4g} (α = {r['alpha']:g})" for r in arx_big),
+        "arx_d1_pos": f"{int((col(arx, 'd1') > 0).sum())} of {len(arx)}",
+        "arx_d2_neg": f"{len(arx_neg)} of {len(arx)}",
+        "arx_d2_neg_alphas": ", ".join(f"{a:g}" for a in sorted({r["alpha"] for r in arx_neg})) or "none",
+        "quad_err": f"{quad_err:.1e}",
+        "acl_lead_rel": f"{lead_rel:.1e}",
+        "acl_lead_k": f"{col(acl0, 'k').max():,.0f}",
+        "quad_err_num": float(quad_err),
+        "acl_ratio_dev_num": float(ratio_dev),
+        "acl_identity_num": float(np.abs(col(acl, "identity")).max()),
+        "arx_identity_num": float(np.abs(col(arx, "identity")).max()),
+        "acl_d1_neg_frac": float((col(acl, "d1") < 0).mean()),
+        "acl_lead_rel_num": float(lead_rel),
+    })
+    alphas = [r["alpha"] for r in arx_big]
+    row = _where(arx_big, alpha=2.0 if 2.0 in alphas else alphas[0])[0]
+    out.update({"arx_alpha_num": float(row["alpha"]), "arx_ratio_over_k_num": float(row["ratio"] / row["k"]),
+                "arx_constant_a2_num": float(row["paper_constant"])})
+    # the finite trees
+    tacl, tarx = _where(trees, definition="acl"), _where(trees, definition="arxiv")
+    tacl0, tarx0 = _where(tacl, l=0), _where(tarx, l=0)
+    ratio0 = np.abs(col(tacl0, "ratio") + 1).max()
+    k_d1 = col(tarx0, "k") * col(tarx0, "d1")
+    d1_rel = np.abs(col(tarx0, "d1") / col(tarx0, "continuum_d1") - 1).max()
+    out.update({
+        "tree_leaves": f"{int(trees[0]['leaves']):,}",
+        "tree_n": str(int(trees[0]["n_trees"])),
+        "tree_acl_ratio0": f"{ratio0:.1e}",
+        "tree_acl_ratio0_num": float(ratio0),
+        "tree_fd_exact": f"{col(tacl, 'fd_vs_exact').max():.1e}",
+        "tree_identity": f"{col(tacl, 'identity').max():.1e}",
+        "tree_acl_d1_pos": f"{int(col(tacl, 'd1_positive').sum())} of {int(col(tacl, 'n_trees').sum())}",
+        "tree_arx_d1_rel": f"{d1_rel:.1%}",
+        "tree_arx_d1_rel_num": float(d1_rel),
+        "tree_arx_kd1": f"{k_d1.min():.3g} to {k_d1.max():.3g}",
+        "tree_arx_ks": f"{col(tarx0, 'k').min():g} to {col(tarx0, 'k').max():g}",
+        "tree_arx_d2_pos": f"{int(col(tarx0, 'd2_positive').sum())} of {int(col(tarx0, 'n_trees').sum())}",
+        "tree_arx_ratio": "; ".join(
+            f"{r['ratio']:,.3g} ± {r['ratio_sem']:,.2g} (continuum {r['continuum_ratio']:,.3g}; α = {r['alpha']:g}, k = {r['k']:g})"
+            for r in tarx0),
+    })
+    return out

@@ -68,4 +68,48 @@ def run(cfg: Config) -> dict:
         for n3 in cfg.perturbation_sizes
     ]
     data["pareto"] = {"alpha": cfg.pareto_alpha, "depth": cfg.pareto_depth}
-    return results.save("hookes_law", cfg, data, time.perf_counter() - start)
+    return results.save("hookes_law", cfg, data, time.perf_counter() - start, summary=summary)
+
+
+def first_order_error(run: dict) -> float:
+    """The largest relative error of the first-order prediction of the changes ``Δ CE_i`` (the
+    conservation argument of §3.3) in one measurement of :func:`elastic.springs.invariant`."""
+    delta = np.array(run["cross_entropy"]["delta"])
+    return np.max(np.abs(np.array(run["first_order"]) - delta) / np.abs(delta))
+
+
+def summary(data: dict, cfg: Config) -> dict:
+    """What the chapter's page quotes (see :func:`elastic.notebook.run`)."""
+    sizes = np.array(data["sizes"], dtype=float)
+    scenarios = data["scenarios"]
+    out = {
+        "sizes": ", ".join(f"{int(s):,}" for s in sizes),
+        "d": str(data["d"]),
+        "alpha": str(data["pareto"]["alpha"]),
+        "n_leaves": f"{2 ** (data['pareto']['depth'] - 1):,}",
+        "size_span": f"{sizes.max() / sizes.min():,.0f}",
+    }
+    for name, runs in scenarios.items():
+        for form in ("cross_entropy", "arxiv"):
+            spread = [r[form]["spread"] for r in runs]
+            out[f"spread_{form}_{name}"] = f"{min(spread):.1f} to {max(spread):.1f}"
+        signs = {" ".join("+" if x > 0 else "−" for x in r["cross_entropy"]["delta"]) for r in runs}
+        out[f"signs_{name}"] = "; ".join(sorted(signs))
+    for end, i in (("small", 0), ("large", -1)):
+        out[f"first_order_err_{end}"] = f"{max(first_order_error(runs[i]) for runs in scenarios.values()):.1%}"
+    out["n3_small"] = f"{scenarios['overlap'][0]['perturbation_size']:,}"
+    out["n3_large"] = f"{scenarios['overlap'][-1]['perturbation_size']:,}"
+    out["one_minus_empty"] = f"{1 - data['stop_prob']:.2f}"
+    # disjoint supports: each change against log2(1 + |D3| / |D|), the change for disjoint leaves
+    disjoint = scenarios["disjoint"]
+    closed = [np.log2(1 + r["perturbation_size"] / sizes.sum()) for r in disjoint]
+    ratios = [np.array(r["cross_entropy"]["delta"]) / c for r, c in zip(disjoint, closed)]
+    out["disjoint_ratio"] = f"{min(x.min() for x in ratios):.2f} to {max(x.max() for x in ratios):.2f}"
+    top_two = [abs(r["cross_entropy"]["size_times_delta"][1] / r["cross_entropy"]["size_times_delta"][0])
+               for r in scenarios["pareto"]]
+    out["pareto_top_two"] = f"{min(top_two):.2f} to {max(top_two):.2f}"
+    for name in ("overlap", "pareto"):
+        conservation = [abs(r["conservation"]) / np.abs(r["cross_entropy"]["size_times_delta"]).sum()
+                        for r in scenarios[name]]
+        out[f"conservation_{name}"] = f"{max(conservation):.1%}"
+    return out

@@ -54,4 +54,31 @@ def run(cfg: Config) -> dict:
         "leaves": {"D1": len(coding.leaf_probabilities(big, cfg.d)),
                    "D2": len(coding.leaf_probabilities(small, cfg.d))},
     }
-    return results.save("joint_compression", cfg, data, time.perf_counter() - start)
+    return results.save("joint_compression", cfg, data, time.perf_counter() - start, summary=summary)
+
+
+def summary(data: dict, cfg: Config) -> dict:
+    """What the chapter's page quotes (see :func:`elastic.notebook.run`)."""
+    rows = data["rows"]
+    ratio = np.array([r["ratio"] for r in rows])
+    excess = [np.array([r["joint"][i] - r["own"][i] for r in rows]) for i in (0, 1)]
+    hj = [r["joint_entropy"] for r in rows]
+    # the size-weighted average of the arXiv rates: constant when the form is a weighted average
+    averages = [(r["ratio"] * r["arxiv"][0] + r["arxiv"][1]) / (r["ratio"] + 1) for r in rows]
+    return {
+        "p_one_1": str(data["p_one"][0]),
+        "p_one_2": str(data["p_one"][1]),
+        "small_size": f"{data['small_size']:,}",
+        "d": str(data["d"]),
+        "ratio_range": f"{ratio.min()} to {ratio.max()}",
+        "pooled_diff": f"{data['max_diff_vs_pooled']:.1e}",
+        "excess_1": f"{excess[0][0]:.3f} to {excess[0][-1]:.4f}",
+        "excess_2": f"{excess[1][0]:.3f} to {excess[1][-1]:.3f}",
+        "u_bits": f"{data['uniform_bits']:.0f}",
+        "h_joint_range": f"{min(hj):.2f} to {max(hj):.2f}",
+        "ce1_last": f"{rows[-1]['ce'][0]:.2f}",
+        "ce2_last": f"{rows[-1]['ce'][1]:.2f}",
+        "arxiv_average": (f"{min(averages):.6f} to {max(averages):.6f}" if max(averages) - min(averages) > 5e-7
+                          else f"{averages[0]:.6f}"),
+        "huffman_gap": f"{max(max(r['joint_huffman'][i] - r['joint'][i] for i in (0, 1)) for r in rows):.3f}",
+    }

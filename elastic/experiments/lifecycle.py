@@ -21,6 +21,7 @@ from elastic.config import ExperimentConfig
 from elastic.errors import ElasticError
 from elastic.experiments import pinned_threads
 from elastic.models import byte_tokenizer, tiny_model
+from elastic.prose import SLOPE_WORDS, number
 from elastic.sources import AttributeSource
 
 N_HEAD = 4
@@ -209,7 +210,11 @@ class Lifecycle:
 def run(cfg: Config) -> dict:
     start = time.perf_counter()
     data, cache = _run(cfg)
-    return results.save("lifecycle", cfg, data, time.perf_counter() - start, run={"cache": cache})
+    wall = time.perf_counter() - start
+    # what the page says of this run's time and cache, kept with the timings, out of ``data``
+    timing = {"lc_wall": f"{round(wall, 3):.0f}", "lc_trained": str(cache["trained"]), "lc_hits": str(cache["hits"]),
+              "lc_stage_seconds": f"{cache['stage_seconds']:.0f}"}
+    return results.save("lifecycle", cfg, data, wall, run={"cache": cache, "summary": timing}, summary=summary)
 
 
 def _run(cfg: Config) -> dict:
@@ -250,6 +255,7 @@ def _run(cfg: Config) -> dict:
     data = {
         "source": source, "runs": runs, "resistance": resistance,
         "main": {"model": list(main_model), "volume": main_volume},
+        "elasticity_points": lc.elasticity_points(runs, main_model),
         "verdicts": lc.verdicts(runs, resistance, source, main_model=main_model, main_volume=main_volume,
                                 entropy_margin=cfg.entropy_margin, rebound_rho=cfg.rebound_rho),
     }
@@ -258,3 +264,56 @@ def _run(cfg: Config) -> dict:
 
 def _n_params(life: Lifecycle, size) -> int:
     return sum(p.numel() for p in life._model(size).parameters())
+
+
+def summary(data: dict, cfg: Config) -> dict:
+    """What the chapter's page quotes (see :func:`elastic.notebook.run`). A ``<key>_page`` entry
+    repeats ``<key>`` as plain text for the chapter page's ``{glue:text}`` references."""
+    verdict, src = data["verdicts"], data["source"]
+    gap, el, hk = verdict["entropy_gap"], verdict["elasticity"], verdict["hooke"]
+    fit, mfit = el["fit"], el["fit_magnitude"]
+    rb, ms, em, rs = verdict["rebound_main"], verdict["model_size"], verdict["emergence"], verdict["resistance"]
+    shared = {
+        "lc_gap": f"{gap['kl_bits_per_token']:.3f}",
+        "lc_margin": f"{gap['margin']:.3f}",
+        "lc_gap_verdict": "within the margin" if gap["within"] else "NOT within the margin",
+        "lc_points": str(el["points"]),
+        "lc_both": str(el["both_increase"]),
+        "lc_d1_falls": str(el["d1_falls"]),
+        "lc_theta_verdict": SLOPE_WORDS[el["signed_verdict"]],
+        "lc_mslope": number(mfit["slope"]),
+        "lc_mci": f"[{number(mfit['ci'][0])}, {number(mfit['ci'][1])}]",
+        "lc_mag_verdict": SLOPE_WORDS[el["magnitude_verdict"]],
+        "lc_hooke_median": number(hk["median_log10"]),
+        "lc_rho_drop": number(rb["rho_drop"], 2),
+        "lc_rebound_main": "shows rebound" if rb["rebound"] else "does NOT show rebound",
+        "lc_size_rebound": ", ".join(f"{p:,}: {'yes' if r else 'no'}" for p, r in zip(ms["params"], ms["rebound"])),
+        "lc_volume_rebound": ", ".join(f"{v:,}: {'yes' if r else 'no'}" for v, r in zip(em["volumes"], em["rebound"])),
+        "lc_first_elastic": (f"{em['first_elastic_volume']:,} sequences" if em["first_elastic_volume"]
+                             else "at none of the volumes of this grid"),
+        "lc_resist": f"{rs['inverse_easier']} of {rs['pairs']}",
+    }
+    return {
+        **shared, **{f"{key}_page": text for key, text in shared.items()},
+        "lc_runs": str(len(data["runs"])),
+        "lc_vocab": str(src["vocab_size"]),
+        "lc_h1": f"{src['entropy_D1']:.3f}",
+        "lc_rate1": f"{src['entropy_rate_D1']:.3f}",
+        "lc_h2": f"{src['entropy_D2']:.3f}",
+        "lc_h3": f"{src['entropy_D3']:.3f}",
+        "lc_gamma_gap": f"{gap['gamma_minus_entropy_rate']:+.3f}",
+        "lc_above": str(el["ratio_above_one"]),
+        "lc_fit_n": str(fit["n"]),
+        "lc_slope": number(fit["slope"]),
+        "lc_ci": f"[{number(fit['ci'][0])}, {number(fit['ci'][1])}]",
+        "lc_d2_rises": str(el["d2_rises"]),
+        "lc_hooke_iqr": f"[{number(hk['iqr_log10'][0])}, {number(hk['iqr_log10'][1])}]",
+        "lc_rho_final": number(rb["rho_final"], 2),
+        "lc_rebound_direction": ("the correlation is undefined (the drops do not vary)" if rb["rho_drop"] is None else
+                                 "the more aligned models lose their score more slowly, the opposite of the paper's "
+                                 "rebound" if rb["rho_drop"] < 0 else
+                                 "the more aligned models lose their score faster, as in the paper"),
+        "lc_rebound_rho": number(cfg.rebound_rho, 2),
+        "lc_size_rho": number(ms["rho_size_drop"], 2),
+        "lc_volume_rho": number(em["rho_volume_drop"], 2),
+    }

@@ -118,7 +118,7 @@ def _homogeneity(fits: list[dict]) -> list[dict]:
     return rows
 
 
-def _summary(fits: list[dict], homogeneity: list[dict]) -> dict:
+def _counts(fits: list[dict], homogeneity: list[dict]) -> dict:
     """Counts over the fitted trees, per fit kind, at the significance level ``mass.PLAUSIBLE``."""
     ok = [f for f in fits if f["status"] == "ok"]
     level = mass.PLAUSIBLE
@@ -154,10 +154,59 @@ def run(cfg: Config) -> dict:
     fits = [{"dataset": name, "family": family, "depth": d, **_fit(tree, cfg, cfg.seed + i)}
             for i, (name, family, d, tree) in enumerate(tqdm(_trees(cfg), desc="trees", leave=False))]
     homogeneity = _homogeneity(fits)
+    counts = _counts(fits, homogeneity)
     data = {
         "iid_probs": IID_PROBS,
         "fits": fits,
         "homogeneity": homogeneity,
-        "summary": _summary(fits, homogeneity),
+        "counts": counts,
+        # Assumption B.6: a Pareto law for every whole distribution, one alpha per depth
+        "verdict": {"assumption_holds": counts["whole"]["pareto_plausible"] == counts["n_fitted"]
+                    and all(h["p"] >= mass.PLAUSIBLE for h in homogeneity)},
     }
-    return results.save("mass_distribution", cfg, data, time.perf_counter() - start)
+    return results.save("mass_distribution", cfg, data, time.perf_counter() - start, summary=summary)
+
+
+def summary(data: dict, cfg: Config) -> dict:
+    """What the chapter's page quotes (see :func:`elastic.notebook.run`); the ``*_num`` counts are
+    plain numbers for the chapter page's ``{glue:text}`` references."""
+    fits, s = data["fits"], data["counts"]
+    ok = [f for f in fits if f["status"] == "ok"]
+    n, whole, tail = s["n_fitted"], s["whole"], s["tail"]
+    zipf2 = [f for f in ok if f["dataset"] == "zipf" and f["depth"] == 2]
+    means = [float(f["whole"]["pareto_mean"]) for f in ok]
+    out = {
+        "n_trees": str(s["n_trees"]),
+        "n_fitted": str(s["n_fitted"]),
+        "max_mean_error": f"{max(abs(f['mean_x'] - 1) for f in fits):.1e}",
+        "model_name": f"`{cfg.model}`",
+        "n_continuations": str(cfg.n_continuations),
+        "top_k": str(cfg.top_k),
+        "topk_depth": str(cfg.topk_depth),
+        "prompts": "; ".join(f"prompt {i + 1} is “{p}”" for i, p in enumerate(cfg.prompts)),
+        "zipf_s": str(cfg.zipf_exponent),
+        "zipf_expected": f"{1 / cfg.zipf_exponent:.3f}",
+        "zipf_alpha": (f"{zipf2[0]['tail']['alpha']:.3f} ± {zipf2[0]['tail']['alpha_se']:.3f}"
+                       if zipf2 else "(not fitted in this preset)"),
+        "level": str(mass.PLAUSIBLE),
+        "whole_ruled_out": f"{n - whole['pareto_plausible']} of {n}",
+        "tail_plausible": f"{tail['pareto_plausible']} of {n}",
+        "tail_logn_better": str(tail["lognormal_better"]),
+        "tail_pareto_better": str(tail["pareto_better"]),
+        "tail_undecided": str(n - tail["lognormal_better"] - tail["pareto_better"]),
+        "whole_logn_better": f"{whole['lognormal_better']} of {n}",
+        "alpha_range_whole": "{:.2f} to {:.2f}".format(*whole["alpha_range"]),
+        "alpha_range_tail": "{:.2f} to {:.2f}".format(*tail["alpha_range"]),
+        "c_range_tail": "{:.3f} to {:.3f}".format(*tail["c_range"]),
+        "fit_mean_range": f"{min(means):.2f} to {max(means):.2f}",
+        "whole_pareto_better": str(whole["pareto_better"]),
+        "verdict": ("**is consistent with these trees**" if data["verdict"]["assumption_holds"]
+                    else "**does not hold on these trees**"),
+        "n_fitted_num": n, "whole_out_num": n - whole["pareto_plausible"],
+        "tail_plausible_num": tail["pareto_plausible"], "tail_logn_num": tail["lognormal_better"],
+        "tail_pareto_num": tail["pareto_better"], "hom_tests_num": whole["homogeneity_tests"],
+        "hom_whole_num": whole["homogeneity_rejected"], "hom_tail_num": tail["homogeneity_rejected"],
+    }
+    for kind in ("whole", "tail"):
+        out[f"hom_rejected_{kind}"] = f"{s[kind]['homogeneity_rejected']} of {s[kind]['homogeneity_tests']}"
+    return out

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from elastic import progress, results
 from elastic.experiments import pinned_threads
 from elastic.experiments._alignment import AlignmentConfig, Grid, Lab, Rebound, n_cells, preflight
+from elastic.prose import words
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,4 +46,35 @@ def run(cfg: Config) -> dict:
                         "n_judged": sum(p["verdict"]["drop_grows_with_first_size"] is not None for p in panels),
                         "n_rebound": sum(p["verdict"]["drop_grows_with_first_size"] is True for p in panels),
                         "n_fast_then_slow": sum(p["verdict"]["fast_then_slow"] is True for p in panels)}}
-    return results.save("rebound", cfg, data, time.perf_counter() - start)
+    return results.save("rebound", cfg, data, time.perf_counter() - start, summary=summary)
+
+
+def summary(data: dict, cfg: Config) -> dict:
+    """What the chapter's page quotes (see :func:`elastic.notebook.run`): the first panel in
+    numbers, and every panel's verdict counted."""
+    v, first = data["verdict"], data["panels"][0]
+    fv = first["verdict"]
+    judged = fv["drop_difference"] is not None
+    return {
+        "rb_model": f"`{first['model']}`",
+        "rb_dataset": first["dataset"],
+        "rb_metric": first["metric_name"],
+        "rb_base": f"{first['base']['metric']:.3f}",
+        "rb_sizes": ", ".join(str(c["first_size"]) for c in first["curves"]),
+        "rb_drops": ", ".join(f"{d:+.3f} ± {se:.3f}" for d, se in zip(fv["initial_drop"], fv["initial_drop_se"])),
+        "rb_diff": f"{fv['drop_difference']:+.3f} ± {fv['drop_difference_se']:.3f}" if judged else "not defined",
+        "rb_noise": words(fv["drop_difference_beyond_noise"] if judged else None,
+                          "more than two standard errors from zero",
+                          "within two standard errors of zero: on this grid it cannot be told apart from noise",
+                          "cannot be judged with one amount of positive data"),
+        "rb_early": f"{fv['early_rate']:.4f}",
+        "rb_late": f"{fv['late_rate']:.4f}",
+        "rb_n_panels": str(v["n_panels"]),
+        "rb_n_rebound": str(v["n_rebound"]),
+        "rb_n_fast": str(v["n_fast_then_slow"]),
+        "rb_verdict": ("cannot judge (one amount of positive data)" if not v["n_judged"] else
+                       "shows" if v["n_rebound"] == v["n_judged"] else
+                       "partly shows" if v["n_rebound"] else "does not show"),
+        "rb_fast_verdict": words(fv["fast_then_slow"], "falls faster at first than later",
+                                 "does not fall faster at first than later"),
+    }

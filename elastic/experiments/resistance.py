@@ -46,7 +46,7 @@ def run(cfg: Config) -> dict:
             for dataset in cfg.datasets:
                 rows.append({"model": spec, "dataset": dataset, "pairs": _block(cfg, lab, dataset, pairs, bar)})
     data = {"rows": rows, "pairs": pairs, "verdict": verdict(rows)}
-    return results.save("resistance", cfg, data, time.perf_counter() - start)
+    return results.save("resistance", cfg, data, time.perf_counter() - start, summary=summary)
 
 
 def _block(cfg: Config, lab: Lab, dataset: str, pairs, bar) -> list[dict]:
@@ -100,3 +100,18 @@ def verdict(rows: list[dict]) -> dict:
     return {"n_cells": len(cells), "n_resists": sum(p["resists"] for p in cells),
             "n_resists_kl": sum(p["resists_kl"] for p in cells),
             "all_resist": all(p["resists"] for p in cells)}
+
+
+def summary(data: dict, cfg: Config) -> dict:
+    """What the chapter's page quotes (see :func:`elastic.notebook.run`)."""
+    v, rows = data["verdict"], data["rows"]
+    gaps = [p["forward"] - p["inverse"] for r in rows for p in r["pairs"]]
+    return {
+        "rs_n_cells": str(v["n_cells"]),
+        "rs_n_resists": str(v["n_resists"]),
+        "rs_n_resists_kl": str(v["n_resists_kl"]),
+        "rs_models": ", ".join(f"`{m}`" for m in dict.fromkeys(r["model"] for r in rows)),
+        "rs_gap_range": f"{min(gaps):+.4f} to {max(gaps):+.4f}",
+        "rs_verdict": ("shows resistance in every cell, as the paper reports" if v["all_resist"] else
+                       "shows resistance in some cells only" if v["n_resists"] else "does not show resistance"),
+    }

@@ -17,6 +17,7 @@ from elastic import progress, results
 from elastic.errors import ElasticError
 from elastic.experiments import pinned_threads
 from elastic.experiments._alignment import AlignmentConfig, Grid, Lab, Rebound, n_cells, preflight
+from elastic.prose import words
 from elastic.stats import spearman
 
 
@@ -54,7 +55,7 @@ def run(cfg: Config) -> dict:
                     rebound = Rebound(lab, grid.dataset, max_size)
                     panels.append({"model": spec, "label": label, **rebound.grid(grid, bar)})
             data[name] = {"labels": list(labels), "panels": panels, "verdict": trend(panels, cfg.datasets, labels)}
-    return results.save("scaling", cfg, data, time.perf_counter() - start)
+    return results.save("scaling", cfg, data, time.perf_counter() - start, summary=summary)
 
 
 def trend(panels: list[dict], datasets, labels) -> dict:
@@ -66,4 +67,20 @@ def trend(panels: list[dict], datasets, labels) -> dict:
                         # growing, and a rebound (a fall, > 0) at the end of the series
                         "increases": (all(a < b for a, b in zip(strengths, strengths[1:])) and strengths[-1] > 0)
                         if len(strengths) > 1 else None}
+    return out
+
+
+def summary(data: dict, cfg: Config) -> dict:
+    """What the chapter's page quotes (see :func:`elastic.notebook.run`): each series' strengths,
+    rank correlation and verdict on its first dataset."""
+    out = {}
+    for name in ("size", "volume"):
+        (dataset, trend), = list(data[name]["verdict"].items())[:1]
+        rho = trend["rank_correlation"]
+        out.update({
+            f"sc_{name}_strength": ", ".join(f"{l}: {s:+.3f}" for l, s in zip(data[name]["labels"], trend["strength"])),
+            f"sc_{name}_rho": "undefined (constant strengths)" if rho is None else f"{rho:+.2f}",
+            f"sc_{name}_verdict": words(trend["increases"], "grows", "does not grow"),
+        })
+        out.setdefault("sc_dataset", dataset)
     return out

@@ -88,7 +88,26 @@ def run(cfg: Config) -> dict:
             "max_diff_vs_pooled": float(np.abs(joint.eos - pooled.eos).max()),
         },
     }
-    return results.save("token_tree", cfg, data, time.perf_counter() - start, run={"build_seconds": build_s})
+    return results.save("token_tree", cfg, data, time.perf_counter() - start, summary=summary,
+                        run={"build_seconds": build_s, "summary": {"build_ms": f"{1000 * build_s:.1f}"}})
+
+
+def summary(data: dict, cfg: Config) -> dict:
+    """What the chapter's page quotes (see :func:`elastic.notebook.run`)."""
+    corpus, pruning, mix = data["corpus"], data["pruning"], data["mixture"]
+    return {
+        "p_one": str(corpus["p_one"]),
+        "n_sequences": f"{corpus['n_sequences']:,}",
+        "n_nodes": f"{corpus['n_nodes']:,}",
+        "n_layers": str(corpus["n_layers"]),
+        "vocab_diff": f"{corpus['general_vocab_max_weight_diff']:.1e}",
+        "general_vocab": str(corpus["general_vocab_size"]),
+        "max_mass_error": f"{max(abs(p['leaf_mass'] - 1) for p in pruning):.1e}",
+        "all_direct": "all" if all(p["matches_direct_build"] for p in pruning) else "NOT all",
+        "mix_sizes": " and ".join(f"{s:,}" for s in mix["sizes"]),
+        "mix_weights": " and ".join(f"{w:.3f}" for w in mix["weights"]),
+        "mix_pooled_diff": f"{mix['max_diff_vs_pooled']:.1e}",
+    }
 
 
 def _leaf_probs_on(part, joint, leaves) -> list[float]:
