@@ -89,7 +89,10 @@ def _frequencies(predict: Predictor, prefix: tuple[int, ...], precision_bits: in
 def encode(tokens: Sequence[int], predict: Predictor, *, precision_bits: int = PRECISION_BITS,
            progress: bool = False) -> Code:
     """Arithmetic-code ``tokens`` under ``predict``; see the module docstring for the length bound.
-    ``progress`` shows a bar (one model call per token can be slow for a large model)."""
+    ``progress`` shows a bar (one model call per token can be slow for a large model).
+
+    Chapters: compression_prediction. Paper: §2 (compression is prediction).
+    """
     tokens = tuple(int(t) for t in tokens)
     low, width, scale = 0, 1, 0      # the interval [low, low + width) / 2^scale
     ideal = 0.0
@@ -114,7 +117,10 @@ def encode(tokens: Sequence[int], predict: Predictor, *, precision_bits: int = P
 
 def decode(code: Code, predict: Predictor, *, precision_bits: int = PRECISION_BITS,
            progress: bool = False) -> list[int]:
-    """The ``code.n_tokens`` tokens that :func:`encode` coded into ``code.bits`` under ``predict``."""
+    """The ``code.n_tokens`` tokens that :func:`encode` coded into ``code.bits`` under ``predict``.
+
+    Chapters: compression_prediction. Paper: §2 (compression is prediction).
+    """
     if code.bits and set(code.bits) - {"0", "1"}:
         raise ElasticError("code.bits must hold only '0' and '1': decode the Code that encode() returned")
     k = code.n_bits

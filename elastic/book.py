@@ -138,9 +138,18 @@ def myst_glue(text: str) -> str:
     return GLUE_MD.sub(r"{glue:md}`\1:myst`", text)
 
 
-def _prepare_for_book(path: Path, target: Path) -> None:
+def code_listing(functions: list[str]) -> str:
+    """The closing section of a chapter's page: the library functions it calls, d2l-style (each
+    one's docstring names, in turn, the chapters that use it)."""
+    return "\n".join(["## The code of this chapter", "",
+                      "The functions of the `elastic` library that this chapter calls, in the order it first calls them:",
+                      "", *(f"- `{f}`" for f in functions)])
+
+
+def _prepare_for_book(path: Path, target: Path, functions: list[str] = ()) -> None:
     """Copy an executed notebook into the stage: fold solution cells, render glued Markdown as
-    MyST, and add the GPU note after the title of a GPU chapter."""
+    MyST, add the GPU note after the title of a GPU chapter and the list of the ``functions`` it
+    calls at its end."""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
@@ -153,6 +162,8 @@ def _prepare_for_book(path: Path, target: Path) -> None:
     if chapters.needs_gpu(nb):
         first_markdown = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"), -1)
         nb.cells.insert(first_markdown + 1, nbformat.v4.new_markdown_cell(GPU_NOTE))
+    if functions:
+        nb.cells.append(nbformat.v4.new_markdown_cell(code_listing(functions)))
     nbformat.write(nb, target)
 
 
@@ -193,7 +204,7 @@ def stage(root: Path, preset: str) -> Path:
         if not executed.exists():
             raise ElasticError(f"{name} has not run in preset {preset}: run "
                                f"`python -m elastic regenerate --preset {preset}` first")
-        _prepare_for_book(executed, target / "notebooks" / f"{name}.ipynb")
+        _prepare_for_book(executed, target / "notebooks" / f"{name}.ipynb", chapters.functions_used(root, name))
     status = target / "book" / "status.md"
     if status.exists():
         text = status.read_text()

@@ -19,6 +19,9 @@ and, after a failure, the error. :mod:`elastic.book` writes it; the ``regenerate
 
 from __future__ import annotations
 
+import ast
+import importlib
+import inspect
 import json
 from pathlib import Path
 
@@ -134,6 +137,59 @@ def cache_key(root: Path, name: str, preset: str, parameters: dict | None = None
         "preset": file_key(PRESET_DIR / f"{preset}.yaml"), "library": library,
         "uses": [cache_key(root, dep, preset, None, library) for dep in dependencies(root, name)],
     }, length=64)
+
+
+# --- the code a chapter calls ---------------------------------------------------------------------
+
+#: Modules (and objects) that a chapter's code list leaves out: its plumbing, not its science.
+PLUMBING = ("elastic.config", "elastic.results", "elastic.errors", "elastic.prose", "elastic.cache",
+            "elastic.exercises", "elastic.notebook", "elastic.experiments", "elastic.plots.style")
+
+
+def functions_used(root: Path, name: str) -> list[str]:
+    """The library's functions and classes a chapter calls, by dotted name: those its experiment
+    (``elastic/experiments/<name>.py``) uses from other modules, then the figures its notebook
+    draws (``plots.<figure>``); found in their sources with :mod:`ast`, plumbing left out."""
+    found = []
+    if name in experiments.names():
+        found += _referenced(Path(experiments.module(name).__file__).read_text())
+    import jupytext
+
+    code = "\n".join(c.source for c in jupytext.read(source_path(root, name)).cells[1:] if c.cell_type == "code")
+    found += _referenced(code)
+    return list(dict.fromkeys(found))
+
+
+def _referenced(source: str) -> list[str]:
+    """Callable objects of ``elastic`` modules that ``source`` refers to, in order of appearance."""
+    tree = ast.parse(source)
+    names: dict[str, tuple[str, str | None]] = {}  # local name -> (module, object or None for a module)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("elastic"):
+            for alias in node.names:
+                target = f"{node.module}.{alias.name}"
+                module = _module(target)
+                names[alias.asname or alias.name] = (target, None) if module else (node.module, alias.name)
+    found = []
+    for node in sorted((n for n in ast.walk(tree) if hasattr(n, "lineno")), key=lambda n: (n.lineno, n.col_offset)):
+        if isinstance(node, ast.Name) and names.get(node.id, (None, None))[1]:
+            module, obj = names[node.id]
+        elif (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in names
+              and names[node.value.id][1] is None):
+            module, obj = names[node.value.id][0], node.attr
+        else:
+            continue
+        value = getattr(_module(module), obj, None)
+        if not {module, f"{module}.{obj}"} & set(PLUMBING) and (inspect.isfunction(value) or inspect.isclass(value)):
+            found.append(f"{module}.{obj}")
+    return list(dict.fromkeys(found))
+
+
+def _module(name: str):
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
 
 
 # --- executions: the record of a chapter's last run -------------------------------------------------

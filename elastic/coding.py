@@ -40,7 +40,10 @@ def _probabilities(p, name: str = "p") -> np.ndarray:
 
 
 def entropy(p) -> float:
-    """Shannon entropy ``-sum p log2 p`` in bits; zero entries contribute nothing."""
+    """Shannon entropy ``-sum p log2 p`` in bits; zero entries contribute nothing.
+
+    Chapters: compression_protocol. Paper: Thm 2.5.
+    """
     p = _probabilities(p)
     q = p[p > 0]
     return float(-(q * np.log2(q)).sum())
@@ -54,6 +57,8 @@ def huffman_lengths(p) -> np.ndarray:
     is at least ``x1 + x2``), and so on; all those pairs are merged in one numpy step. The minimum
     weight at least doubles every two rounds, so there are ``O(log(p_max / p_min))`` rounds.
     A single symbol gets the empty codeword (length 0).
+
+    Chapters: compression_protocol. Paper: Def. 2.4.
     """
     p = _probabilities(p)
     if (p <= 0).any():
@@ -101,7 +106,10 @@ def _check_depth(d: int) -> None:
 
 
 def leaf_probabilities(tree: TokenTree, d: int) -> np.ndarray:
-    """The Huffman alphabet of Def. 2.4: EOS weights ``p_lj`` of the tree pruned to ``d`` layers."""
+    """The Huffman alphabet of Def. 2.4: EOS weights ``p_lj`` of the tree pruned to ``d`` layers.
+
+    Chapters: compression_protocol, joint_compression.
+    """
     _check_depth(d)
     eos = tree.prune(d).eos
     return eos[eos > 0]
@@ -130,6 +138,8 @@ def parsed_code_lengths(tree: TokenTree, d: int, sequences, lengths: str = "idea
     layer ``d`` is coded by the EOS leaf where it ends, possibly the root's (so a response of
     ``n`` tokens takes ``floor(n / (d - 1)) + 1`` segments and the code is self-delimiting).
     This is the brute-force check of Thm 2.5 (a Python loop: small inputs only).
+
+    Chapters: compression_protocol.
     """
     _check_depth(d)
     if lengths not in LENGTHS:
@@ -203,6 +213,8 @@ def compression_rate(tree: TokenTree, d: int, code_tree: TokenTree | None = None
               \\Big(-\\sum_{l,j} p^{D_i}_{lj} \\log_2 p^{D}_{lj}\\Big)
 
     ``tree`` should be unpruned: response lengths are read from its EOS leaves.
+
+    Chapters: compression_protocol, joint_compression.
     """
     segments, tokens = expected_segments(tree, d)
     if tokens <= 0:
@@ -239,6 +251,8 @@ def joint_compression(trees: list[TokenTree], sizes, d: int, lengths: str = "ide
     built on the pruned leaves of their mixture tree ``D`` (§2.2), and report per dataset the
     per-segment cost ``CE_i``, the rate ``gamma_i`` in bits per token and both normalized rates.
     With ideal lengths the size-weighted ``CE_i`` add up to the entropy of ``D``'s pruned leaves.
+
+    Chapters: joint_compression.
     """
     joint = mixture(trees, sizes)
     return {

@@ -53,6 +53,8 @@ def encode(tokenizer, tokens: np.ndarray, lengths: np.ndarray) -> torch.Tensor:
 
     Raises if the tokenizer does not give exactly one token per source token, since every bit count
     below assumes it does.
+
+    Chapters: lifecycle.
     """
     width = int(np.max(lengths, initial=0)) + 2
     ids = torch.full((len(lengths), width), tokenizer.pad_token_id, dtype=torch.long)
@@ -73,7 +75,10 @@ def _mask(ids: torch.Tensor, pad_id: int) -> torch.Tensor:
 # --- training -------------------------------------------------------------------------------------
 
 def batches(ids: torch.Tensor, batch_size: int, epochs: float, seed: int):
-    """Shuffled mini-batches for ``epochs`` passes over ``ids`` (a fractional last pass allowed)."""
+    """Shuffled mini-batches for ``epochs`` passes over ``ids`` (a fractional last pass allowed).
+
+    Chapters: lifecycle.
+    """
     n = len(ids)
     steps = max(1, int(np.ceil(epochs * n / batch_size)))
     gen = torch.Generator().manual_seed(seed)
@@ -83,13 +88,19 @@ def batches(ids: torch.Tensor, batch_size: int, epochs: float, seed: int):
 
 
 def adamw(model, lr: float):
-    """The optimizer of every stage: AdamW, constant learning rate, no weight decay."""
+    """The optimizer of every stage: AdamW, constant learning rate, no weight decay.
+
+    Chapters: lifecycle.
+    """
     return torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.98), weight_decay=0.0)
 
 
 def train(model, id_batches, optimizer, *, pad_id: int) -> dict:
     """Next-token cross-entropy on each batch, one optimizer step per batch; the loss of each step
-    (nats/token, before the step) and the number of target tokens trained on."""
+    (nats/token, before the step) and the number of target tokens trained on.
+
+    Chapters: lifecycle.
+    """
     model.train()
     losses, n_tokens = [], 0
     for ids in id_batches:
@@ -122,7 +133,10 @@ def sample(model, tokenizer, n: int, max_len: int, vocab_size: int, seed: int):
     """``n`` sequences sampled from the model (temperature 1, so from ``q`` itself), as source
     tokens; a sequence holding anything but a source letter before its EOS is *invalid*.
     Returns ``(tokens, lengths, valid)``; a sequence that has not ended after ``max_len`` tokens
-    is cut there, as the source cuts its own."""
+    is cut there, as the source cuts its own.
+
+    Chapters: lifecycle.
+    """
     gen = torch.Generator().manual_seed(seed)
     ids = torch.full((n, 1), tokenizer.bos_token_id, dtype=torch.long)
     done = torch.zeros(n, dtype=torch.bool)
@@ -148,7 +162,10 @@ def sample(model, tokenizer, n: int, max_len: int, vocab_size: int, seed: int):
 
 @dataclass
 class EvalSet:
-    """Held-out samples of D1, D2, D3 with their exact log-probabilities under their own source."""
+    """Held-out samples of D1, D2, D3 with their exact log-probabilities under their own source.
+
+    Chapters: lifecycle. Paper: Def. 3.1 measured exactly.
+    """
 
     ids: dict
     log2_p: dict
@@ -167,7 +184,10 @@ class EvalSet:
 
 def measure(model, tokenizer, source: AttributeSource, evalset: EvalSet, n_generate: int, seed: int) -> dict:
     """One row of every curve: gamma (bits/token) and KL (bits/sequence) on D1, D2, D3, and the
-    attribute score of ``n_generate`` sampled sequences with its standard error."""
+    attribute score of ``n_generate`` sampled sequences with its standard error.
+
+    Chapters: lifecycle. Paper: Def. 3.1, Thm 3.2.
+    """
     row = {}
     for name, ids in evalset.ids.items():
         log2_q = sequence_log2_probs(model, ids, tokenizer.pad_token_id)
@@ -185,13 +205,19 @@ def measure(model, tokenizer, source: AttributeSource, evalset: EvalSet, n_gener
 
 def stage_key(spec: dict, parent: str | None = None) -> str:
     """A stage's identity: its specification and its parent's key (so a changed pre-training
-    invalidates every alignment and perturbation built on it)."""
+    invalidates every alignment and perturbation built on it).
+
+    Chapters: lifecycle.
+    """
     return content_key({"spec": spec, "parent": parent})
 
 
 class StageStore(Store):
     """Finished stages under ``root/<key>/``: ``record.json`` and, for stages with children,
-    ``model.safetensors``. A stage directory appears only complete (temporary dir + rename)."""
+    ``model.safetensors``. A stage directory appears only complete (temporary dir + rename).
+
+    Chapters: lifecycle.
+    """
 
     RECORD = "record.json"
 
@@ -241,6 +267,8 @@ def elasticity_points(runs: list[dict], model=None) -> list[dict]:
     ratio ``Delta gamma_2 / Delta gamma_1`` is the theorem's ratio of normalized changes.
     The Hooke invariant ``|D_i| Delta gamma_i`` is compared on magnitudes through
     ``h = |D2| |dg2| / (|D1| |dg1|)``, which is 1 when the invariant holds.
+
+    Chapters: lifecycle.
     """
     points = []
     for run in runs:
@@ -281,7 +309,10 @@ def rebound_summary(run: dict, threshold: float) -> dict:
 
 def verdicts(runs: list[dict], resistance: list[dict], source: dict, *, main_model, main_volume,
              entropy_margin: float, rebound_rho: float) -> dict:
-    """Every conclusion of the chapter, computed from the curves (the page only formats them)."""
+    """Every conclusion of the chapter, computed from the curves (the page only formats them).
+
+    Chapters: lifecycle. Paper: Thm 3.2, §3.3, §4.
+    """
     main = next(r for r in runs if r["model"] == list(main_model) and r["volume"] == main_volume)
     gap = main["pretrain"]["kl_D1"] / source["mean_tokens"]
     points = elasticity_points(runs, main_model)

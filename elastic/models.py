@@ -64,7 +64,10 @@ def pick_dtype(device: str | torch.device) -> torch.dtype:
 def byte_tokenizer():
     """A byte-level ``PreTrainedTokenizerFast`` built in code: ids 0-2 are ``<pad>``, ``<s>``,
     ``</s>``, ids 3-258 the 256 bytes. Every string round-trips; encoding prepends ``<s>``.
-    No chat template: texts are plain strings."""
+    No chat template: texts are plain strings.
+
+    Chapters: compression_prediction, mass_distribution, lifecycle.
+    """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 
@@ -92,7 +95,10 @@ def _byte_chars() -> list[str]:
 
 def tiny_model(tokenizer, *, n_layer: int = 2, d_model: int = 64, n_head: int = 4, seed: int = 0):
     """A freshly initialised Llama-style causal LM sized to ``tokenizer`` (same ``seed``, same
-    weights). Stands in for θ0 in the smoke preset."""
+    weights). Stands in for θ0 in the smoke preset.
+
+    Chapters: compression_prediction, mass_distribution, lifecycle.
+    """
     from transformers import LlamaConfig, LlamaForCausalLM
 
     if d_model % n_head:
@@ -134,6 +140,8 @@ def load_model(spec: str | os.PathLike, *, dtype: torch.dtype | None = None,
 
     ``device`` defaults to :func:`pick_device` and ``dtype`` to :func:`pick_dtype`. The model is
     returned in eval mode; a tokenizer without a pad token gets its EOS token as pad.
+
+    Chapters: compression_prediction, mass_distribution.
     """
     device = device or pick_device()
     dtype = dtype or pick_dtype(device)

@@ -78,12 +78,18 @@ def draw_token_tree(tree: TokenTree, ax=None, title: str | None = None):
 # --- the token tree (notebooks/token_tree) ---------------------------------------------------------
 
 def example_responses(res: dict) -> list[str]:
-    """The hand-sized dataset's responses as strings, the empty one named."""
+    """The hand-sized dataset's responses as strings, the empty one named.
+
+    Chapters: token_tree.
+    """
     return ["".join(map(str, s)) or "(empty)" for s in res["example"]["sequences"]]
 
 
 def example_tree(res: dict):
-    """The hand-sized tree and the same tree pruned to two layers (Def. 2.2)."""
+    """The hand-sized tree and the same tree pruned to two layers (Def. 2.2).
+
+    Chapters: token_tree.
+    """
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [3, 2]})
     draw_token_tree(TokenTree.from_dict(res["example"]["tree"]), axes[0], "full tree")
     draw_token_tree(TokenTree.from_dict(res["example"]["pruned"]), axes[1],
@@ -92,7 +98,10 @@ def example_tree(res: dict):
 
 
 def pruning_sizes(res: dict):
-    """Nodes and EOS leaves of the generated corpus's tree against the pruning depth."""
+    """Nodes and EOS leaves of the generated corpus's tree against the pruning depth.
+
+    Chapters: token_tree.
+    """
     pruning = res["pruning"]
     depths = [p["depth"] for p in pruning]
     fig, ax = plt.subplots(figsize=(6, 3.4))
@@ -106,7 +115,10 @@ def pruning_sizes(res: dict):
 
 
 def mixture_leaves(res: dict):
-    """Leaf probabilities of two datasets and of their joint tree (§2.2, the mixture)."""
+    """Leaf probabilities of two datasets and of their joint tree (§2.2, the mixture).
+
+    Chapters: token_tree.
+    """
     mix = res["mixture"]
     x = np.arange(len(mix["leaf_prefixes"]))
     width = 0.8 / (len(mix["sizes"]) + 1)
@@ -125,13 +137,19 @@ def mixture_leaves(res: dict):
 # --- the compression protocol (notebooks/compression_protocol) -------------------------------------
 
 def huffman_table(res: dict) -> str:
-    """Entropy and Huffman expected length of the random distributions (Thm 2.5's bounds)."""
+    """Entropy and Huffman expected length of the random distributions (Thm 2.5's bounds).
+
+    Chapters: compression_protocol.
+    """
     return "\n".join(f"{r['n']:>8,} symbols: H = {r['entropy']:.4f} bits, Huffman = {r['huffman']:.4f} bits"
                      for r in res["huffman"]["random"])
 
 
 def code_length_by_depth(res: dict):
-    """Bits per segment and compression rate against the pruning depth (Def. 2.4, Def. 3.1)."""
+    """Bits per segment and compression rate against the pruning depth (Def. 2.4, Def. 3.1).
+
+    Chapters: compression_protocol.
+    """
     corpus, rows = res["corpus"], res["by_depth"]
     d = [r["d"] for r in rows]
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
@@ -152,7 +170,10 @@ def code_length_by_depth(res: dict):
 
 
 def brute_force_table(res: dict) -> str:
-    """The enumerated source's expected code length per depth against Thm 2.5."""
+    """The enumerated source's expected code length per depth against Thm 2.5.
+
+    Chapters: compression_protocol.
+    """
     lines = [f"{'d':>3} {'H_d':>7} {'brute':>7} {'huffman':>8} {'segments*H':>11} {'Thm 2.5':>8}"]
     lines += [f"{r['d']:>3} {r['entropy']:7.3f} {r['brute_force']:7.3f} {r['brute_force_huffman']:8.3f}"
               f" {r['parse_segments_times_h']:11.3f} {r['thm_2_5']:8.3f}" for r in res["exact"]["by_depth"]]
@@ -160,7 +181,10 @@ def brute_force_table(res: dict) -> str:
 
 
 def brute_force(res: dict):
-    """Expected bits per response by brute force, by the segment count and by Thm 2.5."""
+    """Expected bits per response by brute force, by the segment count and by Thm 2.5.
+
+    Chapters: compression_protocol.
+    """
     rows = res["exact"]["by_depth"]
     dd = [r["d"] for r in rows]
     fig, ax = plt.subplots(figsize=(6, 3.4))
@@ -177,7 +201,10 @@ def brute_force(res: dict):
 # --- joint compression (notebooks/joint_compression) ------------------------------------------------
 
 def joint_table(res: dict) -> str:
-    """Own and joint compression rates and both normalized rates per size ratio (Def. 3.1 / 3.12)."""
+    """Own and joint compression rates and both normalized rates per size ratio (Def. 3.1 / 3.12).
+
+    Chapters: joint_compression.
+    """
     lines = [f"{'|D1|/|D2|':>9} {'g1 own':>7} {'g1 joint':>8} {'g2 own':>7} {'g2 joint':>8} {'acl1':>7} {'acl2':>7} {'arxiv1':>7} {'arxiv2':>7}"]
     lines += [f"{r['ratio']:>9} {r['own'][0]:7.3f} {r['joint'][0]:8.3f} {r['own'][1]:7.3f} {r['joint'][1]:8.3f}"
               f" {r['acl'][0]:7.3f} {r['acl'][1]:7.3f} {r['arxiv'][0]:7.3f} {r['arxiv'][1]:7.3f}" for r in res["rows"]]
@@ -185,7 +212,10 @@ def joint_table(res: dict) -> str:
 
 
 def joint_rates(res: dict):
-    """Compression rates and both normalized rates of D1 (growing) and D2 (fixed) against |D1|/|D2|."""
+    """Compression rates and both normalized rates of D1 (growing) and D2 (fixed) against |D1|/|D2|.
+
+    Chapters: joint_compression.
+    """
     rows = res["rows"]
     ratio = np.array([r["ratio"] for r in rows])
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.5))
@@ -206,13 +236,19 @@ def joint_rates(res: dict):
 # --- compression is prediction (notebooks/compression_prediction) ------------------------------------
 
 def coded_texts(res: dict) -> str:
-    """The two coded texts, each cut after 160 characters."""
+    """The two coded texts, each cut after 160 characters.
+
+    Chapters: compression_prediction.
+    """
     return "\n".join(f"{name} ({res['n_bytes'][name]} bytes): {text[:160]}{' ...' if len(text) > 160 else ''}\n"
                      for name, text in res["texts"].items())
 
 
 def code_lengths_table(res: dict) -> str:
-    """Every coder's code length of each text, cheapest first (bits per token for models only)."""
+    """Every coder's code length of each text, cheapest first (bits per token for models only).
+
+    Chapters: compression_prediction.
+    """
     def row(r):
         per_token = f"{r['bits_per_token']:8.3f}" if r["kind"] == "model" else "       -"
         return f"{r['text']:10} {r['coder']:28} {r['bits']:10.1f} {r['n_tokens']:7d} {per_token} {r['bits_per_byte']:9.3f}"
@@ -223,7 +259,10 @@ def code_lengths_table(res: dict) -> str:
 
 
 def code_lengths(res: dict):
-    """Bits per byte of each text under each coder: classic compressors, models, the true source."""
+    """Bits per byte of each text under each coder: classic compressors, models, the true source.
+
+    Chapters: compression_prediction.
+    """
     lengths, texts = res["lengths"], list(res["texts"])
     coders = list(dict.fromkeys(r["coder"] for r in lengths))
     bpb = {(r["coder"], r["text"]): r["bits_per_byte"] for r in lengths}
@@ -243,7 +282,10 @@ def code_lengths(res: dict):
 
 def arithmetic_table(res: dict) -> str:
     """Each arithmetic-coded text: coded bits against the log-loss, the round trip, and this run's
-    timings (``res["run"]``, see :func:`elastic.notebook.run`)."""
+    timings (``res["run"]``, see :func:`elastic.notebook.run`).
+
+    Chapters: compression_prediction.
+    """
     lines = [f"{'model':24} {'text':10} {'tokens':>6} {'coded bits':>10} {'log-loss bits':>13} "
              f"{'overhead':>8} {'round trip':>10} {'enc s':>6} {'dec s':>6}"]
     lines += [f"{a['model']:24} {a['text']:10} {a['n_tokens']:6d} {a['n_bits']:10d} {a['ideal_bits']:13.2f} "
@@ -253,7 +295,10 @@ def arithmetic_table(res: dict) -> str:
 
 
 def coding_overhead(res: dict):
-    """Coded bits minus log-loss bits of each arithmetic-coded text, against the 2-bit bound."""
+    """Coded bits minus log-loss bits of each arithmetic-coded text, against the 2-bit bound.
+
+    Chapters: compression_prediction.
+    """
     arith = res["arithmetic"]
     fig, ax = plt.subplots(figsize=(6, 3.2))
     labels = [f"{a['model']}\n{a['text']}" for a in arith]
@@ -267,7 +312,10 @@ def coding_overhead(res: dict):
 
 
 def token_costs(res: dict):
-    """Bits per token along the prose, one panel per model."""
+    """Bits per token along the prose, one panel per model.
+
+    Chapters: compression_prediction.
+    """
     coders = dict.fromkeys(r["coder"] for r in res["lengths"])
     models_run = [c for c in coders if any(r["coder"] == c and r["kind"] == "model" for r in res["lengths"])]
     fig, axes = plt.subplots(len(models_run), 1, figsize=(7, 1.9 * len(models_run)), squeeze=False)
@@ -286,7 +334,10 @@ def token_costs(res: dict):
 # --- the mass distribution (notebooks/mass_distribution) --------------------------------------------
 
 def trees_table(res: dict) -> str:
-    """Every pruned tree: dataset, depth, leaves M, distinct values of X = Mp, mean X, status."""
+    """Every pruned tree: dataset, depth, leaves M, distinct values of X = Mp, mean X, status.
+
+    Chapters: mass_distribution.
+    """
     lines = [f"{'family':<11} {'dataset':<9} {'d':>2} {'M':>6} {'distinct':>8} {'mean X':>7}  status"]
     lines += [f"{f['family']:<11} {f['dataset']:<9} {f['depth']:>2} {f['n_leaves']:>6} "
               f"{f['n_distinct']:>8} {f['mean_x']:>7.4f}  {f['status'][:60]}" for f in res["fits"]]
@@ -298,7 +349,10 @@ def _fitted(res: dict) -> list[dict]:
 
 
 def fits_table(res: dict) -> str:
-    """The whole-distribution and tail Pareto fits of every fitted tree, with their tests."""
+    """The whole-distribution and tail Pareto fits of every fitted tree, with their tests.
+
+    Chapters: mass_distribution.
+    """
     lines = [f"{'tree':<24} {'fit':<6} {'alpha':>6} {'c':>7} {'n_tail':>6} {'KS':>6} {'p_KS':>5} "
              f"{'LR vs LN':>9} {'p_LR':>6} {'E[X] fit':>8}"]
     for f in _fitted(res):
@@ -344,7 +398,10 @@ def _ccdf_panel(ax, group):
 
 def mass_ccdf(res: dict):
     """The leaf mass's complementary CDF per dataset, with the fitted Pareto and lognormal laws
-    (Def. B.2, Assumption B.6)."""
+    (Def. B.2, Assumption B.6).
+
+    Chapters: mass_distribution.
+    """
     groups = _by_dataset(res)
     cols = min(3, len(groups))
     rows = -(-len(groups) // cols)
@@ -360,7 +417,10 @@ def mass_ccdf(res: dict):
 
 
 def mass_alphas(res: dict):
-    """Fitted Pareto exponents with two standard errors against the pruning depth."""
+    """Fitted Pareto exponents with two standard errors against the pruning depth.
+
+    Chapters: mass_distribution.
+    """
     groups = _by_dataset(res)
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
     styles = {"generated": "s-", "lm-sampled": "o--", "lm-topk": "^:"}
@@ -378,7 +438,10 @@ def mass_alphas(res: dict):
 
 
 def homogeneity_table(res: dict) -> str:
-    """The Wald test that the datasets at one depth share one alpha, per depth and fit kind."""
+    """The Wald test that the datasets at one depth share one alpha, per depth and fit kind.
+
+    Chapters: mass_distribution.
+    """
     return "\n".join(f"d={h['depth']} {h['kind']:<5} Q={h['q']:.1f} df={h['df']} p={h['p']:.2g}  alphas "
                      + ", ".join(f"{a:.2f}" for a in h["alphas"]) for h in res["homogeneity"])
 
@@ -388,7 +451,10 @@ def homogeneity_table(res: dict) -> str:
 def show_closed_forms(res: dict) -> None:
     """Display what sympy reaches: the proofs' integrals, the Pareto moments, the limits against the
     values printed in Appendix A, the ACL proof's own derivatives and our large-k expansions, then
-    name what was not reached in closed form (Thm 3.2 / B.7, Thm 3.13 / A.9)."""
+    name what was not reached in closed form (Thm 3.2 / B.7, Thm 3.13 / A.9).
+
+    Chapters: elasticity_theorem.
+    """
     from IPython.display import Math, display
 
     sym = res["symbolic"]
@@ -416,7 +482,10 @@ TREE_COLUMNS = ["alpha", "leaves", "k", "l", "definition", "d1", "d1_sem", "d2",
 
 
 def show_rows(rows: list[dict], columns: list[str]) -> None:
-    """Display result rows as a table with four significant digits."""
+    """Display result rows as a table with four significant digits.
+
+    Chapters: elasticity_theorem.
+    """
     import pandas as pd
     from IPython.display import display
 
@@ -426,7 +495,10 @@ def show_rows(rows: list[dict], columns: list[str]) -> None:
 
 def theorem_ratio(res: dict):
     """The ratio the theorem sends to a constant, at l = 0, under both definitions, with the
-    constants the paper states (Thm 3.2 / B.7, Thm 3.13 / A.9)."""
+    constants the paper states (Thm 3.2 / B.7, Thm 3.13 / A.9).
+
+    Chapters: elasticity_theorem.
+    """
     import pandas as pd
 
     table = pd.DataFrame(res["table"])
@@ -452,7 +524,10 @@ def theorem_ratio(res: dict):
 
 
 def theorem_trees(res: dict):
-    """The ratio measured on finite Pareto trees against the independence approximation."""
+    """The ratio measured on finite Pareto trees against the independence approximation.
+
+    Chapters: elasticity_theorem.
+    """
     import pandas as pd
 
     trees = pd.DataFrame(res["trees"])
@@ -473,7 +548,10 @@ def theorem_trees(res: dict):
 # --- Hooke's law (notebooks/hookes_law) --------------------------------------------------------------
 
 def springs_table(res: dict) -> str:
-    """The series springs: constants k_i = |D_i|, elongations F/k_i and their products (§3.3)."""
+    """The series springs: constants k_i = |D_i|, elongations F/k_i and their products (§3.3).
+
+    Chapters: hookes_law.
+    """
     model = res["springs"]
     return "\n".join([f"k_i: {np.array(res['sizes'], dtype=float).tolist()}",
                       f"elongation F/k_i: {np.array(model['elongation']).tolist()}",
@@ -481,7 +559,10 @@ def springs_table(res: dict) -> str:
 
 
 def invariant_table(res: dict) -> str:
-    """Per family and perturbation size: each dataset's change of cross-entropy, times its size."""
+    """Per family and perturbation size: each dataset's change of cross-entropy, times its size.
+
+    Chapters: hookes_law.
+    """
     lines = []
     for name, runs in res["scenarios"].items():
         lines.append(name)
@@ -494,7 +575,10 @@ def invariant_table(res: dict) -> str:
 
 def hooke_invariant(res: dict):
     """|D_i| times the change of its per-segment code cost, per dataset and perturbation size,
-    against Hooke's constant (§3.3)."""
+    against Hooke's constant (§3.3).
+
+    Chapters: hookes_law.
+    """
     sizes = np.array(res["sizes"], dtype=float)
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), sharey=True)
     for ax, (name, runs) in zip(axes, res["scenarios"].items()):
@@ -516,7 +600,10 @@ def hooke_invariant(res: dict):
 # --- resistance (notebooks/resistance) ----------------------------------------------------------------
 
 def resistance_table(res: dict) -> str:
-    """Table 1 of the paper on our runs: inverse against forward cross-entropy per pair of slices."""
+    """Table 1 of the paper on our runs: inverse against forward cross-entropy per pair of slices.
+
+    Chapters: resistance.
+    """
     lines = [f"{'model':<18}{'dataset':<12}" + "".join(f"θ{p['j']}→θ{p['i']} vs θ{p['i']}→θ{p['j']}".rjust(26)
                                                        for p in res["rows"][0]["pairs"])]
     for row in res["rows"]:
@@ -527,7 +614,10 @@ def resistance_table(res: dict) -> str:
 
 
 def resistance(res: dict):
-    """Inverse (path B) and forward (path A) cross-entropies of every pair of slices (§4.1)."""
+    """Inverse (path B) and forward (path A) cross-entropies of every pair of slices (§4.1).
+
+    Chapters: resistance.
+    """
     labels, inverse, forward = [], [], []
     for row in res["rows"]:
         for p in row["pairs"]:
@@ -574,12 +664,18 @@ def rebound_panels(panels: list[tuple[str, dict]]):
 
 
 def rebound_curves(res: dict):
-    """Every rebound grid of the rebound chapter, one panel per base model and task (Figure 4)."""
+    """Every rebound grid of the rebound chapter, one panel per base model and task (Figure 4).
+
+    Chapters: rebound.
+    """
     return rebound_panels([(f"{p['model']} · {p['dataset']}", p) for p in res["panels"]])
 
 
 def rebound_table(res: dict) -> str:
-    """Each curve's scores (task metric and mean score) and an answer after the most negative data."""
+    """Each curve's scores (task metric and mean score) and an answer after the most negative data.
+
+    Chapters: rebound.
+    """
     lines = []
     for panel in res["panels"]:
         lines.append(f"{panel['model']} on {panel['dataset']}: {panel['metric_name']} and mean score per model")
@@ -609,7 +705,10 @@ def series_panel(ax, panels: list[dict], labels: list[str], title: str) -> None:
 
 
 def scaling_series(res: dict):
-    """Rebound along the model-size series and the pre-training-volume series (Figures 5, 6, 10)."""
+    """Rebound along the model-size series and the pre-training-volume series (Figures 5, 6, 10).
+
+    Chapters: scaling.
+    """
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for ax, (name, title) in zip(axes, [("size", "model size"), ("volume", "pre-training volume")]):
         series = res[name]
@@ -618,13 +717,19 @@ def scaling_series(res: dict):
 
 
 def ablation_curves(res: dict):
-    """The DPO and reverse rebound grids (Figures 7-9)."""
+    """The DPO and reverse rebound grids (Figures 7-9).
+
+    Chapters: ablations.
+    """
     return rebound_panels([(f"DPO: {p['model']}", p) for p in res["dpo"]["panels"]]
                           + [(f"reverse: {p['model']}", p) for p in res["reverse"]["panels"]])
 
 
 def kl_table(res: dict) -> str:
-    """Table 3 on our runs: per positive amount, the KL to θ0 and the negative data that brings it below ε."""
+    """Table 3 on our runs: per positive amount, the KL to θ0 and the negative data that brings it below ε.
+
+    Chapters: ablations.
+    """
     kl = res["kl"]
     lines = [f"ε = {kl['epsilon']}"]
     for row in kl["table"]:
@@ -637,7 +742,10 @@ def kl_table(res: dict) -> str:
 
 
 def kl_curves(res: dict):
-    """The KL of every model to θ0 against the amount of negative data, with ε (Table 3)."""
+    """The KL of every model to θ0 against the amount of negative data, with ε (Table 3).
+
+    Chapters: ablations.
+    """
     kl = res["kl"]
     fig, ax = plt.subplots(figsize=(6, 3.4))
     for panel in kl["panels"]:
@@ -664,7 +772,10 @@ def _lifecycle_runs(res: dict):
 
 
 def lifecycle_pretraining(res: dict):
-    """KL per token of each pre-trained model to the pre-training source, against |D1|."""
+    """KL per token of each pre-trained model to the pre-training source, against |D1|.
+
+    Chapters: lifecycle.
+    """
     src, margin = res["source"], res["verdicts"]["entropy_gap"]["margin"]
     main, _ = _lifecycle_runs(res)
     fig, ax = plt.subplots(figsize=(6, 3.4))
@@ -684,7 +795,10 @@ def lifecycle_pretraining(res: dict):
 
 def lifecycle_elasticity(res: dict):
     """The ratio of the changes of the compression rates against k, with the fitted slopes, and
-    the Hooke invariant on magnitudes (Thm 3.2, §3.3)."""
+    the Hooke invariant on magnitudes (Thm 3.2, §3.3).
+
+    Chapters: lifecycle.
+    """
     el = res["verdicts"]["elasticity"]
     fit, mfit = el["fit"], el["fit_magnitude"]
     points = res["elasticity_points"]
@@ -724,7 +838,10 @@ def _lifecycle_rebound(ax, run, title):
 
 
 def lifecycle_rebound(res: dict):
-    """The attribute score of the main model along the perturbation, per alignment size (Fig. 4's shape)."""
+    """The attribute score of the main model along the perturbation, per alignment size (Fig. 4's shape).
+
+    Chapters: lifecycle.
+    """
     main, _ = _lifecycle_runs(res)
     fig, ax = plt.subplots(figsize=(6, 3.6))
     _lifecycle_rebound(ax, main, f"model {main['model']}, $|D_1|$ = {main['volume']:,}")
@@ -734,7 +851,10 @@ def lifecycle_rebound(res: dict):
 
 
 def lifecycle_scaling(res: dict):
-    """The rebound curves per model size (top) and per pre-training volume (bottom)."""
+    """The rebound curves per model size (top) and per pre-training volume (bottom).
+
+    Chapters: lifecycle.
+    """
     sizes_runs = sorted((r for r in res["runs"] if r["volume"] == res["main"]["volume"]), key=lambda r: r["params"])
     volume_runs = sorted((r for r in res["runs"] if r["model"] == res["main"]["model"]), key=lambda r: r["volume"])
     ncol = max(len(sizes_runs), len(volume_runs))
@@ -753,7 +873,10 @@ def lifecycle_scaling(res: dict):
 
 
 def lifecycle_resistance(res: dict):
-    """Mean training loss of inverse and forward alignment between pairs of slices (Table 1's analogue)."""
+    """Mean training loss of inverse and forward alignment between pairs of slices (Table 1's analogue).
+
+    Chapters: lifecycle.
+    """
     fig, ax = plt.subplots(figsize=(6, 3.2))
     labels = [f"{r['earlier']:,} vs {r['later']:,}" for r in res["resistance"]]
     x = np.arange(len(labels))

@@ -60,7 +60,10 @@ class CodeLength:
 
 
 def tokenize(tokenizer, text: str) -> list[int]:
-    """The text's token ids, without special tokens (the context token is added by the coder)."""
+    """The text's token ids, without special tokens (the context token is added by the coder).
+
+    Chapters: compression_prediction. Paper: §2 (compression is prediction).
+    """
     if not isinstance(text, str) or not text:
         raise ElasticError("text must be a non-empty string")
     return list(tokenizer(text, add_special_tokens=False)["input_ids"])
@@ -92,7 +95,10 @@ def _window(model, window: int | None) -> int:
 
 
 def code_length(model, tokenizer, text: str, *, window: int | None = None) -> CodeLength:
-    """``sum_k -log2 p(x_k | x_<k)`` over the tokens of ``text``: one forward pass per window."""
+    """``sum_k -log2 p(x_k | x_<k)`` over the tokens of ``text``: one forward pass per window.
+
+    Chapters: compression_prediction. Paper: §2 (compression is prediction).
+    """
     ids = tokenize(tokenizer, text)
     window = _window(model, window)
     start = context_token(tokenizer)
@@ -111,7 +117,10 @@ def code_length(model, tokenizer, text: str, *, window: int | None = None) -> Co
 
 
 def classic_code_lengths(text: str) -> dict[str, CodeLength]:
-    """The size of ``text`` (UTF-8) under zlib, bz2 and lzma, as code lengths (token = byte)."""
+    """The size of ``text`` (UTF-8) under zlib, bz2 and lzma, as code lengths (token = byte).
+
+    Chapters: compression_prediction.
+    """
     data = text.encode("utf-8")
     return {name: CodeLength(bits=8.0 * len(compress(data)), n_tokens=len(data), n_bytes=len(data))
             for name, compress in CLASSIC.items()}
@@ -127,6 +136,8 @@ class LMPredictor:
     probability with the same operations and get the same bits. The windows are those of
     :func:`code_length`; the probabilities agree with it up to float32 rounding (cached steps
     and a full forward pass sum in different orders).
+
+    Chapters: compression_prediction. Paper: §2 (compression is prediction).
     """
 
     def __init__(self, model, tokenizer, *, window: int | None = None):

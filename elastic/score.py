@@ -354,7 +354,10 @@ def distances(model_a, model_b, tokenizer, texts: Sequence[str], *, prompts: Seq
 def cross_entropy(model_a, model_b, tokenizer, texts: Sequence[str], *, prompts: Sequence[str] | None = None,
                   batch_size: int = 8) -> float:
     """``H(p_a, p_b)`` in nats per token on ``texts``: the mean over scored next-token contexts of
-    ``-sum_v p_a(v|c) log p_b(v|c)`` (Table 1 of the arXiv version; see the module docstring)."""
+    ``-sum_v p_a(v|c) log p_b(v|c)`` (Table 1 of the arXiv version; see the module docstring).
+
+    Chapters: resistance.
+    """
     ce, _, count = _position_sums(model_a, model_b, tokenizer, texts, prompts, batch_size)
     return ce / count
 
@@ -362,6 +365,9 @@ def cross_entropy(model_a, model_b, tokenizer, texts: Sequence[str], *, prompts:
 def kl(model, base, tokenizer, texts: Sequence[str], *, prompts: Sequence[str] | None = None,
        batch_size: int = 8) -> float:
     """``KL(p_model || p_base)`` in nats per token on ``texts``, averaged like :func:`cross_entropy`
-    (the KL-rebound table: how much inverse-alignment data brings it below ε)."""
+    (the KL-rebound table: how much inverse-alignment data brings it below ε).
+
+    Chapters: resistance. Paper: App. C, Table 3; §4.1.
+    """
     _, divergence, count = _position_sums(model, base, tokenizer, texts, prompts, batch_size)
     return divergence / count

@@ -29,6 +29,8 @@ class IIDSource:
 
     ``P(x) = s^{[|x| < L]} (1 - s)^{|x|} prod_t q(x_t)`` for ``|x| <= L`` (``s`` = stop_prob,
     ``L`` = max_len, ``q`` = token_probs); the empty sequence has probability ``s``.
+
+    Chapters: token_tree, compression_protocol, joint_compression, mass_distribution, hookes_law. Paper: the generated corpora of §2-3.
     """
 
     token_probs: tuple[float, ...]
@@ -166,6 +168,8 @@ class AttributeSource:
     ``P(x) = sum_a w_a P_a(x)`` (``w`` = ``weights``) is the pre-training source; the Bayes
     posterior ``P(+ | x)`` depends on ``(|x|, k)`` only, which makes the mixture's entropy exact:
     ``H(P) = H(w) + sum_a w_a H(P_a) - H(A | X)`` with ``H(A | X)`` summed over ``(|x|, k)``.
+
+    Chapters: lifecycle. Paper: beyond the paper.
     """
 
     base_initial: tuple[float, ...]

@@ -25,7 +25,10 @@ from elastic.tokentree import TokenTree, mixture, token_tree
 
 def series_springs(stiffness: Sequence[float], force: float) -> dict:
     """Massless springs in series under ``force``: each carries the whole force, so spring ``i``
-    stretches by ``F / k_i``; the chain stretches by ``F / k_eff`` with ``1/k_eff = sum 1/k_i``."""
+    stretches by ``F / k_i``; the chain stretches by ``F / k_eff`` with ``1/k_eff = sum 1/k_i``.
+
+    Chapters: hookes_law. Paper: §3.3.
+    """
     k = np.asarray(stiffness, dtype=np.float64)
     if k.ndim != 1 or k.size == 0 or not (k > 0).all():
         raise ElasticError(f"spring constants must be positive numbers, got {list(stiffness)}")
@@ -53,6 +56,8 @@ def invariant(trees: Sequence[TokenTree], sizes: Sequence[int], perturbation: To
     :func:`first_order_shift` over datasets with weights ``|D_i|`` gives
     ``|D| eps q / ln 2``, ``q`` the mass ``D_3`` puts on leaves absent from ``D``. So for two
     datasets and ``q = 0``, ``|D_1| ΔCE_1 = -|D_2| ΔCE_2``: Hooke's magnitudes, opposite signs.
+
+    Chapters: hookes_law. Paper: §3.3.
     """
     if len(trees) != len(sizes) or len(sizes) < 2:
         raise ElasticError("give at least two datasets, one size per tree")
@@ -98,7 +103,10 @@ def measure_invariant(sources: Sequence[IIDSource], sizes: Sequence[int], pertur
                       perturbation_size: int, d: int, seed: int = 0) -> dict:
     """:func:`invariant` on simulated datasets: ``sizes[i]`` responses of ``sources[i]`` and
     ``perturbation_size`` responses of ``perturbation``, trees built to depth ``d`` (mixing
-    commutes with pruning, so nothing deeper is needed)."""
+    commutes with pruning, so nothing deeper is needed).
+
+    Chapters: hookes_law. Paper: §3.3.
+    """
     if len(sources) != len(sizes):
         raise ElasticError(f"{len(sources)} sources but {len(sizes)} sizes: give one size per source")
     trees = [_tree(s, n, seed + i, d) for i, (s, n) in enumerate(zip(sources, sizes))]

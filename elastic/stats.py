@@ -25,6 +25,8 @@ def standard_error(values, axis: int | None = None):
     ``values`` are per-prompt scores, their paired differences (rebound, §4.2) or independent
     draws (the theorem's finite trees). With ``axis=None`` a float, NaN for fewer than two values;
     with an ``axis``, an array over the other axes, all NaN for fewer than two draws.
+
+    Chapters: elasticity_theorem.
     """
     values = np.asarray(values, dtype=float)
     if axis is None:
@@ -37,7 +39,10 @@ def standard_error(values, axis: int | None = None):
 
 def relative_error_of_ratio(mean_a: float, mean_b: float, se_a: float, se_b: float, covariance: float) -> float:
     """Relative standard error of ``mean_a / mean_b`` by the delta method, with the covariance of
-    the two means (the finite-tree ratio of the elasticity theorem, Thm 3.2 / B.7)."""
+    the two means (the finite-tree ratio of the elasticity theorem, Thm 3.2 / B.7).
+
+    Chapters: elasticity_theorem.
+    """
     rel_var = (se_a / mean_a) ** 2 + (se_b / mean_b) ** 2 - 2 * covariance / (mean_a * mean_b)
     return float(np.sqrt(max(rel_var, 0.0)))
 
@@ -45,7 +50,10 @@ def relative_error_of_ratio(mean_a: float, mean_b: float, se_a: float, se_b: flo
 def spearman(x, y) -> float | None:
     """Spearman's rank correlation of ``x`` and ``y``; None when it is undefined (fewer than two
     points, or either side constant). Rebound reads it as "the drop grows with the amount of
-    first-stage data" (§4.2, Fig. 4), scaling and the lifecycle as growth along a series (§4.3)."""
+    first-stage data" (§4.2, Fig. 4), scaling and the lifecycle as growth along a series (§4.3).
+
+    Chapters: scaling, ablations.
+    """
     from scipy.stats import spearmanr
 
     x, y = list(x), list(y)
@@ -98,7 +106,10 @@ def slope_verdict(fit: dict) -> str:
 def threshold_crossing(sizes, values, epsilon: float) -> float | None:
     """The smallest amount of data at which ``values`` (over increasing ``sizes``) falls below
     ``epsilon``, linearly interpolated between grid points; None when it never does (the KL table,
-    Table 3 of Ji et al.)."""
+    Table 3 of Ji et al.).
+
+    Chapters: ablations.
+    """
     for i, (n, v) in enumerate(zip(sizes, values)):
         if v < epsilon:
             if i == 0:

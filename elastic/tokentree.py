@@ -37,6 +37,8 @@ class TokenTree:
         depth: prefix length, i.e. layer ``l = depth + 1``.
         weight: node weight ``p(u)``; the root weighs 1.
         eos: weight of the node's EOS leaf, ``p_{lj}`` in Thm 2.5.
+
+    Chapters: mass_distribution.
     """
 
     vocab_size: int
@@ -133,6 +135,8 @@ def token_tree(
         weights: per-sequence weights (normalised to sum 1); uniform ``1/N`` by default.
         depth: if given, build the tree already pruned to ``depth`` layers (same result as
             ``token_tree(...).prune(depth)``, without building the deeper layers).
+
+    Chapters: token_tree, compression_protocol, joint_compression, mass_distribution.
     """
     if lengths is None:
         tokens, lengths = pad_sequences(sequences)
@@ -305,7 +309,10 @@ def _normalised(weights, n: int) -> np.ndarray:
 
 
 def mixture_weights(sizes: Sequence[int]) -> np.ndarray:
-    """``|D_i| / sum_j |D_j|``: the weight of each dataset in the joint token tree."""
+    """``|D_i| / sum_j |D_j|``: the weight of each dataset in the joint token tree.
+
+    Chapters: token_tree. Paper: §2.2.
+    """
     sizes = np.asarray(sizes, dtype=np.float64)
     if sizes.ndim != 1 or len(sizes) == 0 or (sizes <= 0).any():
         raise ElasticError(f"dataset sizes must be positive, got {sizes.tolist()}")
@@ -318,6 +325,8 @@ def mixture(trees: Sequence[TokenTree], sizes: Sequence[int]) -> TokenTree:
     .. math:: p^{D}_{lj} = \\frac{\\sum_i p^{D_i}_{lj} |D_i|}{\\sum_i |D_i|}
 
     for every node weight and EOS weight; a prefix missing from a tree weighs 0 there.
+
+    Chapters: token_tree.
     """
     if len(trees) != len(sizes):
         raise ElasticError(f"{len(trees)} trees but {len(sizes)} sizes: give one size per dataset")

@@ -169,6 +169,8 @@ def sft(model, tokenizer, texts: Sequence[str] | Sequence[dict] | Examples, *, o
     saves θ1..θn at equal fractions of the run (see the module docstring). The model is trained in
     place and returned; under DeepSpeed ZeRO-3 or FSDP its parameters stay sharded, so load the
     saved ``output_dir`` with :func:`elastic.models.load_model` instead.
+
+    Chapters: compression_prediction.
     """
     from trl import SFTConfig
 
@@ -224,7 +226,10 @@ def slice_steps(total_steps: int, n_slices: int) -> list[int]:
 
 
 def slice_dirs(output_dir: str | Path) -> list[Path]:
-    """The slice directories of a finished run, θ1 first."""
+    """The slice directories of a finished run, θ1 first.
+
+    Chapters: resistance. Paper: §4.1, Table 1.
+    """
     dirs = Path(output_dir).glob("slice-*")
     return sorted(dirs, key=lambda p: int(p.name.split("-")[1]))
 

@@ -89,7 +89,10 @@ def task_of(dataset: str) -> str:
 
 
 def records(dataset: str, side: str, n: int, seed: int, source: str | None = None) -> list[data.Record]:
-    """``n`` records of one side (``"positive"``: positive reviews / safe answers / the SFT data)."""
+    """``n`` records of one side (``"positive"``: positive reviews / safe answers / the SFT data).
+
+    Chapters: resistance. Paper: §4.1-4.2.
+    """
     positive = side == "positive"
     hub = {"source": source} if source else {}
     if dataset == "reviews":
@@ -143,7 +146,10 @@ class Store:
 @dataclass(frozen=True, kw_only=True)
 class AlignmentConfig(TrainerFields, ExperimentConfig):
     """Fields every experiment of §4 shares: the trainer's (:class:`elastic.config.TrainerFields`,
-    from the preset's ``shared`` section), generation, scoring and the cache."""
+    from the preset's ``shared`` section), generation, scoring and the cache.
+
+    Chapters: resistance, rebound, scaling, ablations.
+    """
 
     lora_r: int = 8                #: LoRA rank for pre-trained models (tiny models train fully)
     max_new_tokens: int = 24       #: generated tokens per held-out prompt
@@ -171,7 +177,10 @@ class AlignmentConfig(TrainerFields, ExperimentConfig):
 
 
 class Lab:
-    """θ0 of one model spec under one config, and everything derived from it, cached in a :class:`Store`."""
+    """θ0 of one model spec under one config, and everything derived from it, cached in a :class:`Store`.
+
+    Chapters: resistance, rebound, scaling, ablations. Paper: §4, App. C.
+    """
 
     def __init__(self, cfg: AlignmentConfig, model: str):
         import torch
@@ -301,7 +310,10 @@ def pretraining_corpus(n: int, seed: int) -> list[str]:
 @dataclass(frozen=True)
 class Grid:
     """One rebound grid: first stage on ``first`` data at each of ``first_sizes``, then ``method``
-    on the opposite side at each of ``second_sizes`` (0 = the first-stage model itself)."""
+    on the opposite side at each of ``second_sizes`` (0 = the first-stage model itself).
+
+    Chapters: rebound, scaling, ablations. Paper: §4.2, Fig. 4.
+    """
 
     dataset: str
     first_sizes: tuple[int, ...]
@@ -315,7 +327,10 @@ class Grid:
 
 
 class Rebound:
-    """Held-out prompts, training pools and cells of the rebound grids of one :class:`Lab`."""
+    """Held-out prompts, training pools and cells of the rebound grids of one :class:`Lab`.
+
+    Chapters: rebound, scaling, ablations. Paper: §4.2-4.3, App. C.
+    """
 
     def __init__(self, lab: Lab, dataset: str, max_size: int):
         self.lab, self.dataset, self.task = lab, dataset, task_of(dataset)
@@ -422,6 +437,11 @@ class Rebound:
 
 
 def n_cells(grid: Grid) -> int:
+    """How many cells (models scored) ``grid`` holds: θ0, then each first-stage model and its
+    second-stage models.
+
+    Chapters: rebound, scaling, ablations. Paper: §4.2.
+    """
     return 1 + len(grid.first_sizes) * (1 + len(grid.second_sizes))
 
 

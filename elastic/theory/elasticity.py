@@ -83,20 +83,29 @@ def _moments() -> dict[str, sp.Expr]:
 
 
 def moments() -> dict[str, sp.Expr]:
-    """The one-variable expectations the proofs use, in closed form (valid for ``alpha > 1``)."""
+    """The one-variable expectations the proofs use, in closed form (valid for ``alpha > 1``).
+
+    Chapters: elasticity_theorem. Paper: the proofs of Thm B.7 and A.9.
+    """
     return dict(_moments())
 
 
 def unit_mean_scale(alpha: float) -> float:
     """The Pareto scale with ``E[X] = alpha c / (alpha - 1) = 1`` (Def. B.2): ``c = (alpha-1)/alpha``.
-    (Appendix A of the arXiv version prints ``(1 - alpha) / alpha``, which is negative.)"""
+    (Appendix A of the arXiv version prints ``(1 - alpha) / alpha``, which is negative.)
+
+    Chapters: elasticity_theorem.
+    """
     _check_alpha(alpha)
     return (alpha - 1) / alpha
 
 
 def integrals() -> dict[str, sp.Integral]:
     """``S_1``, ``S_2`` (both versions) and ``H`` (arXiv only) as the paper writes them: unevaluated
-    triple integrals over ``[c, oo)^3``, without the factor ``alpha^3 c^(3 alpha)``."""
+    triple integrals over ``[c, oo)^3``, without the factor ``alpha^3 c^(3 alpha)``.
+
+    Chapters: elasticity_theorem.
+    """
     log_mix = sp.log((K * X1 + X2 + L * X3) / (K + L + 1))
     box = [(v, C, sp.oo) for v in (X1, X2, X3)]
     return {
@@ -139,7 +148,10 @@ def paper_acl() -> dict[str, sp.Expr]:
     """What the ACL proof of Thm B.7 prints: the limits of ``dS_1/dl`` and ``dS_2/dl`` (Eq. 9 and
     the line after), the derivatives ``alpha^3 c^(3 alpha) dS_j/dl``, and the limit of
     ``k (dgamma_1/dl) / (dgamma_2/dl)`` that those expressions actually give (the paper writes
-    ``alpha^2``)."""
+    ``alpha^2``).
+
+    Chapters: elasticity_theorem.
+    """
     a = ALPHA
     ds1 = 1 / (K * (K + 1) * a**2 * (a - 1) * C ** (3 * a - 1))
     ds2 = (K + a**2) / (K * (K + 1) * a**2 * (a - 1) ** 2 * (a + 1) * C ** (3 * a - 1))
@@ -153,7 +165,10 @@ def paper_acl() -> dict[str, sp.Expr]:
 
 
 def paper_arxiv_constant() -> sp.Expr:
-    """The limiting constant of Thm A.9 (arXiv Eq. 93)."""
+    """The limiting constant of Thm A.9 (arXiv Eq. 93).
+
+    Chapters: elasticity_theorem.
+    """
     return ALPHA * (ALPHA + 1) * (1 - sp.log(C))
 
 
@@ -275,7 +290,10 @@ def derivatives(alpha: float, k: float, l: float, form: str = "acl", c: float | 
 
     ``identity`` is the residual of the mixing identity, exactly 0 in theory: ACL
     ``k d_1 + d_2 + l d_3 = 0`` (the joint leaves sum to one); arXiv
-    ``k d_1 + d_2 + l d_3 = 1 - gamma_3`` (from ``sum_j |D_j| gamma_j = sum_j |D_j|``)."""
+    ``k d_1 + d_2 + l d_3 = 1 - gamma_3`` (from ``sum_j |D_j| gamma_j = sum_j |D_j|``).
+
+    Chapters: elasticity_theorem.
+    """
     if form not in FORMS:
         raise ElasticError(f"form={form!r}; valid forms: {', '.join(FORMS)}")
     e = expectations(alpha, k, l, c, n)
@@ -299,7 +317,10 @@ def derivatives(alpha: float, k: float, l: float, form: str = "acl", c: float | 
 def pareto_tree(alpha: float, d: int, rng: np.random.Generator) -> TokenTree:
     """A binary token tree pruned to ``d`` layers whose ``M = 2^(d-1)`` leaves (all prefixes of
     length ``d - 1``) carry Pareto(``alpha``) masses, normalized to sum 1 (so the leaves are not
-    independent, unlike in Lemma B.4)."""
+    independent, unlike in Lemma B.4).
+
+    Chapters: elasticity_theorem, hookes_law.
+    """
     _check_alpha(alpha)
     if d < 2:
         raise ElasticError(f"depth d={d} must be >= 2 so the tree has leaves below the root")
@@ -321,7 +342,10 @@ def tree_rates(trees: Sequence[TokenTree], k: float, l: float, d: int, form: str
 def tree_derivatives(trees: Sequence[TokenTree], k: float, l: float, d: int, form: str,
                      h: float = 1e-3) -> tuple[float, float]:
     """Finite differences in ``l`` of :func:`tree_rates`: central when ``l >= h``, else the
-    second-order one-sided formula ``(-3 f(l) + 4 f(l+h) - f(l+2h)) / 2h``."""
+    second-order one-sided formula ``(-3 f(l) + 4 f(l+h) - f(l+2h)) / 2h``.
+
+    Chapters: elasticity_theorem. Paper: Thm 3.2 / B.7, Thm 3.13 / A.9.
+    """
     if not h > 0:
         raise ElasticError(f"finite-difference step h={h} must be > 0")
     if l >= h:
@@ -334,7 +358,10 @@ def tree_derivatives(trees: Sequence[TokenTree], k: float, l: float, d: int, for
 def tree_derivatives_exact(trees: Sequence[TokenTree], k: float, l: float, d: int) -> np.ndarray:
     """Analytic ``dgamma^{D_j/D}/dl`` (ACL form, bits) for ``j = 1, 2, 3`` on the pruned leaves:
     ``sum_i p^j_i (p^3_i - p^D_i) / ((k + l + 1) p^D_i ln 2)``. Needs trees with one common set of
-    leaves (as :func:`pareto_tree` makes)."""
+    leaves (as :func:`pareto_tree` makes).
+
+    Chapters: elasticity_theorem. Paper: Thm 3.2 / B.7.
+    """
     _check_sizes(k, l)
     p = np.array([coding.leaf_probabilities(t, d) for t in trees])
     mix = (k * p[0] + p[1] + l * p[2]) / (k + l + 1)
@@ -343,7 +370,10 @@ def tree_derivatives_exact(trees: Sequence[TokenTree], k: float, l: float, d: in
 
 def arxiv_sign_change(lo: float = 1.5, hi: float = 10.0) -> float:
     """The ``alpha`` at which the leading large-``k`` term of the arXiv ``dgamma_2/dl`` changes
-    sign (positive below, negative above): the root of ``k * leading_order()["arxiv d2"]``."""
+    sign (positive below, negative above): the root of ``k * leading_order()["arxiv d2"]``.
+
+    Chapters: elasticity_theorem. Paper: Thm 3.13 / A.9.
+    """
     from scipy.optimize import brentq
 
     f = sp.lambdify(ALPHA, K * leading_order()["arxiv d2"], "math")

@@ -32,7 +32,10 @@ from elastic.tokentree import TokenTree
 # --------------------------------------------------------------------------- the random variable X
 def mass_values(tree: TokenTree) -> np.ndarray:
     """Samples of ``X = M p`` (Def. B.2): one per EOS leaf with positive mass. The leaf masses of
-    every (pruned) tree sum to one, so the mean is one without any renormalisation here."""
+    every (pruned) tree sum to one, so the mean is one without any renormalisation here.
+
+    Chapters: mass_distribution.
+    """
     p = tree.eos[tree.leaves()]
     if len(p) == 0:
         raise ElasticError("the tree has no leaf with positive mass: build it from a non-empty dataset")
@@ -225,7 +228,10 @@ def bootstrap_pvalue(x, fit: ParetoFit, *, tail: bool, n_boot: int, min_tail: in
 
 def analyse(x, *, tail: bool, n_boot: int, min_tail: int = 20, seed: int = 0) -> dict:
     """Pareto fit, bootstrap p-value, lognormal and exponential fits on the same points and the
-    Vuong tests of Pareto against each, as one JSON-ready dict."""
+    Vuong tests of Pareto against each, as one JSON-ready dict.
+
+    Chapters: mass_distribution. Paper: Assumption B.6.
+    """
     x = np.asarray(x, dtype=float)
     fit = fit_pareto(x, tail=tail, min_tail=min_tail)
     if not math.isfinite(fit.alpha):
@@ -252,7 +258,10 @@ def analyse(x, *, tail: bool, n_boot: int, min_tail: int = 20, seed: int = 0) ->
 
 def alpha_homogeneity(alphas: Sequence[float], ses: Sequence[float]) -> tuple[float, int, float]:
     """Wald test that several datasets share one ``alpha`` (Assumption B.6): ``Q = sum((a_i -
-    a_bar)^2 / se_i^2)`` with the inverse-variance mean ``a_bar``; returns ``(Q, df, p)``."""
+    a_bar)^2 / se_i^2)`` with the inverse-variance mean ``a_bar``; returns ``(Q, df, p)``.
+
+    Chapters: mass_distribution.
+    """
     a, se = np.asarray(alphas, dtype=float), np.asarray(ses, dtype=float)
     if len(a) < 2:
         raise ElasticError("homogeneity needs the fits of at least two datasets")
@@ -262,7 +271,10 @@ def alpha_homogeneity(alphas: Sequence[float], ses: Sequence[float]) -> tuple[fl
 
 
 def ccdf_points(x, n_points: int = 200) -> tuple[np.ndarray, np.ndarray]:
-    """Empirical ``P(X >= x)`` at up to ``n_points`` of the sorted values (for log-log plots)."""
+    """Empirical ``P(X >= x)`` at up to ``n_points`` of the sorted values (for log-log plots).
+
+    Chapters: mass_distribution. Paper: Def. B.2.
+    """
     xs = np.sort(np.asarray(x, dtype=float))
     idx = np.unique(np.linspace(0, len(xs) - 1, min(n_points, len(xs))).round().astype(int))
     idx = np.unique(np.searchsorted(xs, xs[idx]))     # first occurrence, so P(X >= x) is exact
@@ -271,7 +283,10 @@ def ccdf_points(x, n_points: int = 200) -> tuple[np.ndarray, np.ndarray]:
 
 # ------------------------------------------------------------------------- trees from a language model
 def zipf_probs(vocab_size: int, exponent: float) -> tuple[float, ...]:
-    """Token probabilities proportional to ``rank^-exponent`` (a Zipfian vocabulary)."""
+    """Token probabilities proportional to ``rank^-exponent`` (a Zipfian vocabulary).
+
+    Chapters: mass_distribution. Paper: Assumption B.6.
+    """
     if vocab_size < 1 or exponent < 0:
         raise ElasticError(f"need vocab_size >= 1 and exponent >= 0, got {vocab_size}, {exponent}")
     w = np.arange(1, vocab_size + 1, dtype=float) ** -exponent
@@ -350,6 +365,8 @@ def sample_continuations(model, tokenizer, prompt: str, n: int, max_new_tokens: 
     Instead of running ``n`` sequences, each distinct prefix is run once and its count is split
     among its next tokens by one multinomial draw: the same law as ``n`` independent samples, at
     the cost of one forward pass per distinct prefix.
+
+    Chapters: mass_distribution. Paper: Def. B.2.
     """
     if n < 1:
         raise ElasticError(f"n={n} continuations: sample at least one")
@@ -367,7 +384,10 @@ def sample_continuations(model, tokenizer, prompt: str, n: int, max_new_tokens: 
 def topk_continuations(model, tokenizer, prompt: str, k: int, depth: int, *,
                        progress: bool = True) -> tuple[list, np.ndarray]:
     """All continuations of ``prompt`` of at most ``depth - 1`` tokens under the model restricted to
-    its ``k`` most likely next tokens (renormalised), with their exact probabilities (sum one)."""
+    its ``k`` most likely next tokens (renormalised), with their exact probabilities (sum one).
+
+    Chapters: mass_distribution. Paper: Def. B.2.
+    """
     if k < 1:
         raise ElasticError(f"k={k} must be >= 1")
 
