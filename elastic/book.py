@@ -25,7 +25,8 @@ from pathlib import Path
 
 from elastic import chapters, coursework, plan, progress, report, results
 from elastic.data import catalog
-from elastic.chapters import KERNEL, SOLUTION_TAG, executed_dir, read_execution, toc_notebooks, write_execution
+from elastic.chapters import (KERNEL, SOLUTION_TAG, executed_dir, read_execution, source_path, toc_notebooks,
+                              write_execution)
 from elastic.errors import ElasticError
 
 #: The whole book as one PDF, in ``_build/latex/`` (``latex_documents.targetname`` in ``_config.yml``).

@@ -14,7 +14,7 @@ import re
 import textwrap
 from pathlib import Path
 
-from elastic import chapters, exercises
+from elastic import chapters, checkers, exercises
 from elastic.errors import ElasticError
 
 #: The line of ``book/coursework.md`` that staging replaces with the table of exercises.
@@ -74,7 +74,7 @@ def solutions(root: Path, chapter: str) -> dict[str, str]:
     return found
 
 
-def _answer_cell(exercise: exercises.Exercise) -> str:
+def _answer_cell(exercise: checkers.Exercise) -> str:
     """What the answer gives, the sympy symbols it is written in, and ``ex_label = None``: one line
     per part for a multi-part answer, with the form of each."""
     names = sorted({n for kind in exercise.parts.values() for n in getattr(kind, "names", ())})
@@ -139,7 +139,7 @@ def write_student_notebooks(root: Path, out: Path, answers: bool = False) -> lis
 NEEDS = {"paper": "paper", "cpu": "CPU: the chapter in the cpu preset", "gpu": "GPU"}
 
 
-def _needs(root: Path, exercise: exercises.Exercise) -> str:
+def _needs(root: Path, exercise: checkers.Exercise) -> str:
     if exercise.needs != "cpu":
         return NEEDS[exercise.needs]
     record = chapters.read_execution(root, exercise.chapter, "cpu")
@@ -147,7 +147,7 @@ def _needs(root: Path, exercise: exercises.Exercise) -> str:
     return NEEDS["cpu"] + minutes
 
 
-def _link(exercise: exercises.Exercise) -> str:
+def _link(exercise: checkers.Exercise) -> str:
     """A link to the exercise that shows its label, as student notebooks name it (with the
     explicit text, the reference also resolves in the PDF)."""
     return f"{{ref}}`{exercise.label} <{exercise.label}>`"
@@ -163,7 +163,7 @@ def table_markdown(root: Path) -> str:
         rows.append(f"| {_link(e)} | {{doc}}`{e.chapter}` | {e.kind} | {_needs(root, e)} | "
                     f"{'yes' if e.checked else 'open question'} |")
     counts = ["| Kind | Exercises | With a checker | Open questions |", "|---|---|---|---|"]
-    for kind in exercises.KINDS:
+    for kind in checkers.KINDS:
         of_kind = [e for e in registry if e.kind == kind]
         counts.append(f"| {kind} | {len(of_kind)} | {sum(e.checked for e in of_kind)} | "
                       f"{sum(not e.checked for e in of_kind)} |")

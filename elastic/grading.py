@@ -22,7 +22,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from elastic import chapters, exercises
+from elastic import chapters, checkers, exercises
 from elastic.errors import ElasticError
 
 OK = "ok"
@@ -37,7 +37,7 @@ class Run:
     student: str
     chapter: str
     status: str
-    verdicts: dict[str, exercises.Feedback] = field(default_factory=dict)
+    verdicts: dict[str, checkers.Feedback] = field(default_factory=dict)
 
 
 def submissions(folder: Path, out: Path) -> list[tuple[str, Path]]:
@@ -108,7 +108,7 @@ def execute(student: str, chapter: str, notebook: Path, out: Path, preset: str, 
     if log.exists():
         for line in log.read_text().splitlines():
             entry = json.loads(line)
-            verdicts[entry["label"]] = exercises.Feedback(entry["correct"], entry["message"])
+            verdicts[entry["label"]] = checkers.Feedback(entry["correct"], entry["message"])
     return Run(student, chapter, status, verdicts)
 
 
@@ -128,11 +128,11 @@ def table(runs: list[Run], root: Path) -> list[list[str]]:
     exercise; then each student's score over the checked exercises of the chapters submitted."""
     students = sorted({r.student for r in runs})
     by = {(r.student, r.chapter): r for r in runs}
-    chapters = [c for c in chapters.toc_notebooks(root) if any(r.chapter == c for r in runs)]
+    submitted = [c for c in chapters.toc_notebooks(root) if any(r.chapter == c for r in runs)]
     rows = [["exercise", *students]]
     right = dict.fromkeys(students, 0)
     total = 0
-    for chapter in chapters:
+    for chapter in submitted:
         rows.append([f"{chapter} (notebook)", *(by[s, chapter].status if (s, chapter) in by else "not submitted"
                                                   for s in students)])
         for label in exercises.labels(chapter, checked_only=True):
@@ -150,11 +150,11 @@ def grade(folder: Path, out: Path, preset: str, timeout: float, root: Path) -> P
     if timeout <= 0:
         raise ElasticError(f"--timeout {timeout:g}: give a positive number of seconds")
     out = Path(out)
-    chapters = chapters.toc_notebooks(root)
+    book_chapters = chapters.toc_notebooks(root)
     todo = [(student, chapter_of(notebook), notebook) for student, notebook in submissions(folder, out)]
-    unknown = sorted({chapter for _, chapter, _ in todo} - set(chapters))
+    unknown = sorted({chapter for _, chapter, _ in todo} - set(book_chapters))
     if unknown:
-        raise ElasticError(f"unknown chapter(s) {', '.join(unknown)} in the submissions; chapters: {', '.join(chapters)}")
+        raise ElasticError(f"unknown chapter(s) {', '.join(unknown)} in the submissions; chapters: {', '.join(book_chapters)}")
     twice = sorted({f"{s} ({c})" for s, c, _ in todo if sum(t[:2] == (s, c) for t in todo) > 1})
     if twice:
         raise ElasticError(f"two submissions of one chapter by {', '.join(twice)}: keep one of each")

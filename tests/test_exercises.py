@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from elastic import coding, coursework, exercises
+from elastic import checkers, coding, coursework, exercises
 from elastic.answer_key import compression_prediction, joint_compression
 from elastic.errors import ElasticError
 
@@ -207,9 +207,9 @@ def test_unknown_label_open_question_and_duplicate_registration_are_errors():
     with pytest.raises(ElasticError, match="ex-cp-determinism is an open question: it has no checker"):
         exercises.check("ex-cp-determinism", "because")
     with pytest.raises(ElasticError, match="registered twice"):
-        exercises.open_question("ex-token-tree-mixture", chapter="token_tree", kind="derivation", needs="paper")
+        checkers.open_question("ex-token-tree-mixture", chapter="token_tree", kind="derivation", needs="paper")
     with pytest.raises(ElasticError, match="kind must be one of"):
-        exercises.open_question("ex-test-kind", chapter="token_tree", kind="essay", needs="paper")
+        checkers.open_question("ex-test-kind", chapter="token_tree", kind="essay", needs="paper")
 
 
 def test_score_and_grade_log(tmp_path, monkeypatch):

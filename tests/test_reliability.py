@@ -197,7 +197,7 @@ def test_a_moved_alignment_cache_and_source_retrain_nothing(tmp_path, monkeypatc
     steps = []
     original = train.optimizer_step  # the smoke preset trains with the lean loop
     monkeypatch.setattr(train, "optimizer_step", lambda *a, **k: steps.append(1) or original(*a, **k))
-    made = rebound.run(config.load("rebound", "smoke", cache_dir=str(first / "cache"),
+    made = rebound.run(experiments.load_config("rebound", "smoke", cache_dir=str(first / "cache"),
                                    source=str(first / "reviews.csv"), **grid))
     assert steps  # θ0 and two stages trained
     moved = tmp_path / "elsewhere" / "moved"
@@ -206,7 +206,7 @@ def test_a_moved_alignment_cache_and_source_retrain_nothing(tmp_path, monkeypatc
     log = moved / "cache" / "smoke" / "executed.log"
     computed = log.read_text()
     steps.clear()
-    again = rebound.run(config.load("rebound", "smoke", cache_dir=str(moved / "cache"),
+    again = rebound.run(experiments.load_config("rebound", "smoke", cache_dir=str(moved / "cache"),
                                     source=str(moved / "copy.csv"), **grid))
     assert steps == [] and log.read_text() == computed
     assert again["data"] == made["data"]

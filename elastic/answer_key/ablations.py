@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from elastic.exercises import Key, Mistake, Number, checked, open_question, rational
+from elastic.checkers import Key, Mistake, Number, checked, open_question, rational
 
 CHAPTER = "ablations"
 #: The grid, KL values and threshold ε of ex-ablation-interpolation.
@@ -10,7 +10,7 @@ GRID, KL, EPSILON = (0, 100, 200), (0.05, 0.02, 0.005), 0.01
 
 
 def _interpolation_key() -> Key:
-    from elastic.experiments._alignment import threshold_crossing
+    from elastic.stats import threshold_crossing
 
     n_star = rational(threshold_crossing(GRID, KL, EPSILON))
     below = next(i for i, v in enumerate(KL) if v < EPSILON)

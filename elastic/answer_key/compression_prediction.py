@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from elastic.exercises import Choice, Function, Key, Mistake, Number, Numbers, Sampled, checked, open_question
+from elastic.checkers import Choice, Function, Key, Mistake, Number, Numbers, Sampled, checked, open_question
 
 CHAPTER = "compression_prediction"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from elastic.exercises import Choice, Key, Mistake, Number, Numbers, Sampled, checked, open_question, rational
+from elastic.checkers import Choice, Key, Mistake, Number, Numbers, Sampled, checked, open_question, rational
 
 CHAPTER = "compression_protocol"
 #: The source of ex-protocol-huffman.

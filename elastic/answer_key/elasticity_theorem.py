@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from elastic.exercises import Expression, Key, Mistake, Number, checked
+from elastic.checkers import Expression, Key, Mistake, Number, checked
 
 CHAPTER = "elasticity_theorem"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from elastic.exercises import Key, Mistake, Number, Numbers, checked, open_question
+from elastic.checkers import Key, Mistake, Number, Numbers, checked, open_question
 
 CHAPTER = "hookes_law"
 #: Spring constants (N/m) and force (N) of ex-hooke-springs.

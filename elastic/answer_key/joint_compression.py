@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from elastic.exercises import Choice, Key, Mistake, Number, Sampled, checked, rational
+from elastic.checkers import Choice, Key, Mistake, Number, Sampled, checked, rational
 
 CHAPTER = "joint_compression"
 #: Pruning depth of the exercises' trees: one token, so the leaves are the tokens 0 and 1.

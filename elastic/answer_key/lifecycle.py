@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from elastic.exercises import Key, Mistake, Number, Predicate, checked, open_question, rational
+from elastic.checkers import Key, Mistake, Number, Predicate, checked, open_question, rational
 
 CHAPTER = "lifecycle"
 #: ρ_+, ρ_- and the sequence length and positive letters of ex-lifecycle-posterior.

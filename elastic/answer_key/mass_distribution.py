@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from elastic.exercises import Key, Mistake, Number, Sampled, checked, open_question, rational
+from elastic.checkers import Key, Mistake, Number, Sampled, checked, open_question, rational
 
 CHAPTER = "mass_distribution"
 #: α of ex-mass-pareto-c, and "twice the average leaf probability" (the mean mass is 1).

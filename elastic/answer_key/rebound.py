@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from elastic.exercises import Key, Mistake, Number, checked, open_question, rational
+from elastic.checkers import Key, Mistake, Number, checked, open_question, rational
 
 CHAPTER = "rebound"
 #: The amounts of negative data of ex-rebound-rates.

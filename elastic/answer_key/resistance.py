@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from elastic.exercises import open_question
+from elastic.checkers import open_question
 
 CHAPTER = "resistance"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from elastic.exercises import Key, Mistake, NumberSet, checked, open_question, rational
+from elastic.checkers import Key, Mistake, NumberSet, checked, open_question, rational
 
 CHAPTER = "scaling"
 #: The number of models of ex-scaling-rank.

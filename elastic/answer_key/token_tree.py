@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from elastic.exercises import Key, Kind, Mistake, Number, checked, rational
+from elastic.checkers import Key, Kind, Mistake, Number, checked, rational
 
 CHAPTER = "token_tree"
 #: The dataset {0, 01, 01, 1} of ex-token-tree-hand.
