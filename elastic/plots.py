@@ -75,6 +75,11 @@ def draw_token_tree(tree: TokenTree, ax=None, title: str | None = None):
     return ax
 
 
+def _table(header: str, rows: list[str]) -> str:
+    """A printed table: its header line, then one line per row."""
+    return "\n".join([header, *rows])
+
+
 # --- the token tree (notebooks/token_tree) ---------------------------------------------------------
 
 def example_responses(res: dict) -> list[str]:
@@ -174,10 +179,9 @@ def brute_force_table(res: dict) -> str:
 
     Chapters: compression_protocol.
     """
-    lines = [f"{'d':>3} {'H_d':>7} {'brute':>7} {'huffman':>8} {'segments*H':>11} {'Thm 2.5':>8}"]
-    lines += [f"{r['d']:>3} {r['entropy']:7.3f} {r['brute_force']:7.3f} {r['brute_force_huffman']:8.3f}"
-              f" {r['parse_segments_times_h']:11.3f} {r['thm_2_5']:8.3f}" for r in res["exact"]["by_depth"]]
-    return "\n".join(lines)
+    return _table(f"{'d':>3} {'H_d':>7} {'brute':>7} {'huffman':>8} {'segments*H':>11} {'Thm 2.5':>8}",
+                  [f"{r['d']:>3} {r['entropy']:7.3f} {r['brute_force']:7.3f} {r['brute_force_huffman']:8.3f}"
+                   f" {r['parse_segments_times_h']:11.3f} {r['thm_2_5']:8.3f}" for r in res["exact"]["by_depth"]])
 
 
 def brute_force(res: dict):
@@ -205,10 +209,9 @@ def joint_table(res: dict) -> str:
 
     Chapters: joint_compression.
     """
-    lines = [f"{'|D1|/|D2|':>9} {'g1 own':>7} {'g1 joint':>8} {'g2 own':>7} {'g2 joint':>8} {'acl1':>7} {'acl2':>7} {'arxiv1':>7} {'arxiv2':>7}"]
-    lines += [f"{r['ratio']:>9} {r['own'][0]:7.3f} {r['joint'][0]:8.3f} {r['own'][1]:7.3f} {r['joint'][1]:8.3f}"
-              f" {r['acl'][0]:7.3f} {r['acl'][1]:7.3f} {r['arxiv'][0]:7.3f} {r['arxiv'][1]:7.3f}" for r in res["rows"]]
-    return "\n".join(lines)
+    return _table(f"{'|D1|/|D2|':>9} {'g1 own':>7} {'g1 joint':>8} {'g2 own':>7} {'g2 joint':>8} {'acl1':>7} {'acl2':>7} {'arxiv1':>7} {'arxiv2':>7}",
+                  [f"{r['ratio']:>9} {r['own'][0]:7.3f} {r['joint'][0]:8.3f} {r['own'][1]:7.3f} {r['joint'][1]:8.3f}"
+                   f" {r['acl'][0]:7.3f} {r['acl'][1]:7.3f} {r['arxiv'][0]:7.3f} {r['arxiv'][1]:7.3f}" for r in res["rows"]])
 
 
 def joint_rates(res: dict):
@@ -253,9 +256,8 @@ def code_lengths_table(res: dict) -> str:
         per_token = f"{r['bits_per_token']:8.3f}" if r["kind"] == "model" else "       -"
         return f"{r['text']:10} {r['coder']:28} {r['bits']:10.1f} {r['n_tokens']:7d} {per_token} {r['bits_per_byte']:9.3f}"
 
-    lines = [f"{'text':10} {'coder':28} {'bits':>10} {'tokens':>7} {'bits/tok':>8} {'bits/byte':>9}"]
-    lines += [row(r) for r in sorted(res["lengths"], key=lambda r: (r["text"], r["bits_per_byte"]))]
-    return "\n".join(lines)
+    return _table(f"{'text':10} {'coder':28} {'bits':>10} {'tokens':>7} {'bits/tok':>8} {'bits/byte':>9}",
+                  [row(r) for r in sorted(res["lengths"], key=lambda r: (r["text"], r["bits_per_byte"]))])
 
 
 def code_lengths(res: dict):
@@ -286,12 +288,11 @@ def arithmetic_table(res: dict) -> str:
 
     Chapters: compression_prediction.
     """
-    lines = [f"{'model':24} {'text':10} {'tokens':>6} {'coded bits':>10} {'log-loss bits':>13} "
-             f"{'overhead':>8} {'round trip':>10} {'enc s':>6} {'dec s':>6}"]
-    lines += [f"{a['model']:24} {a['text']:10} {a['n_tokens']:6d} {a['n_bits']:10d} {a['ideal_bits']:13.2f} "
-              f"{a['overhead_bits']:8.2f} {str(a['tokens_round_trip']):>10} {t['encode_seconds']:6.1f} "
-              f"{t['decode_seconds']:6.1f}" for a, t in zip(res["arithmetic"], res["run"]["arithmetic_seconds"])]
-    return "\n".join(lines)
+    return _table(f"{'model':24} {'text':10} {'tokens':>6} {'coded bits':>10} {'log-loss bits':>13} "
+                  f"{'overhead':>8} {'round trip':>10} {'enc s':>6} {'dec s':>6}",
+                  [f"{a['model']:24} {a['text']:10} {a['n_tokens']:6d} {a['n_bits']:10d} {a['ideal_bits']:13.2f} "
+                   f"{a['overhead_bits']:8.2f} {str(a['tokens_round_trip']):>10} {t['encode_seconds']:6.1f} "
+                   f"{t['decode_seconds']:6.1f}" for a, t in zip(res["arithmetic"], res["run"]["arithmetic_seconds"])])
 
 
 def coding_overhead(res: dict):
@@ -338,10 +339,9 @@ def trees_table(res: dict) -> str:
 
     Chapters: mass_distribution.
     """
-    lines = [f"{'family':<11} {'dataset':<9} {'d':>2} {'M':>6} {'distinct':>8} {'mean X':>7}  status"]
-    lines += [f"{f['family']:<11} {f['dataset']:<9} {f['depth']:>2} {f['n_leaves']:>6} "
-              f"{f['n_distinct']:>8} {f['mean_x']:>7.4f}  {f['status'][:60]}" for f in res["fits"]]
-    return "\n".join(lines)
+    return _table(f"{'family':<11} {'dataset':<9} {'d':>2} {'M':>6} {'distinct':>8} {'mean X':>7}  status",
+                  [f"{f['family']:<11} {f['dataset']:<9} {f['depth']:>2} {f['n_leaves']:>6} "
+                   f"{f['n_distinct']:>8} {f['mean_x']:>7.4f}  {f['status'][:60]}" for f in res["fits"]])
 
 
 def _fitted(res: dict) -> list[dict]:

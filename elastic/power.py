@@ -35,7 +35,9 @@ from typing import Sequence
 
 import numpy as np
 
+from elastic import stats
 from elastic.errors import ElasticError
+from elastic.stats import standard_error
 
 #: Outcomes of a verdict.
 SHOWS, CONTRADICTS, INCONCLUSIVE = "shows", "contradicts", "inconclusive"
@@ -56,9 +58,8 @@ def t_interval(values: Sequence[float], level: float = 0.95) -> dict:
         raise ElasticError(f"a t-interval needs at least two finite values (one per seed), got {x.tolist()}")
     if not 0 < level < 1:
         raise ElasticError(f"level={level} must lie in (0, 1)")
-    mean, se, df = float(x.mean()), float(x.std(ddof=1) / math.sqrt(len(x))), len(x) - 1
-    half = _t((1 + level) / 2, df) * se
-    return {"estimate": mean, "se": se, "df": df, "level": level, "interval": [mean - half, mean + half]}
+    mean, se, df = float(x.mean()), standard_error(x), len(x) - 1
+    return {"estimate": mean, "se": se, "df": df, "level": level, "interval": stats.t_interval(mean, se, df, level)}
 
 
 def mde(se: float, df: int, level: float = 0.95, power: float = 0.8) -> float:

@@ -64,11 +64,12 @@ def spearman(x, y) -> float | None:
 
 
 def t_interval(estimate: float, se: float, dof: int, level: float = 0.95) -> list[float]:
-    """The two-sided ``level`` interval ``estimate ± t_{(1+level)/2, dof} · se``."""
+    """The two-sided ``level`` interval ``estimate ± t_{(1+level)/2, dof} · se``: of a fitted slope
+    (:func:`fit_loglog`), of a mean over seeds (:func:`elastic.power.t_interval`)."""
     from scipy import stats
 
-    half = stats.t.ppf((1 + level) / 2, dof) * se
-    return [estimate - half, estimate + half]
+    half = float(stats.t.ppf((1 + level) / 2, dof)) * se
+    return [float(estimate - half), float(estimate + half)]
 
 
 def fit_loglog(x, y, level: float = 0.95) -> dict:
