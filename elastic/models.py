@@ -155,7 +155,10 @@ def check_spec(spec: str | os.PathLike) -> None:
     """Raise now the one-line error that loading ``spec`` would raise later, loading and converting
     nothing: SmolLM2 not installed, a missing ``.gguf`` file, a directory without ``config.json`` or
     safetensors weights, a path that is none of these, a hub id neither cached nor reachable.
-    Experiments call it for every model and scorer before the first one loads."""
+    Experiments call it for every model and scorer before the first one loads.
+
+    Chapters: compression_prediction, mass_distribution.
+    """
     kind, where = _resolve(str(spec))
     if kind == "dir":
         _check_dir(where)

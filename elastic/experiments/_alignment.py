@@ -284,7 +284,10 @@ def preflight(cfg: AlignmentConfig, specs, scored=(), read=lambda: None) -> None
     """Check, before any model loads or trains, what a run will need: loadable models (``specs``)
     and scorers (those of the ``scored`` datasets' tasks), its data (``read()`` makes the run's own
     draws, so a bad ``source``: missing, empty, unparsable, wrong columns or labels, too small) and
-    a writable cache. A bad one stops the run while nothing is spent."""
+    a writable cache. A bad one stops the run while nothing is spent.
+
+    Chapters: resistance, rebound, scaling, ablations. Paper: §4, App. C.
+    """
     for spec in dict.fromkeys(specs):
         if tiny_spec(spec) is None:
             models.check_spec(spec)
