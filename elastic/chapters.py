@@ -27,9 +27,8 @@ from pathlib import Path
 
 import yaml
 
-from elastic import experiments, results
+from elastic import config, experiments, results
 from elastic.cache import content_key, file_key
-from elastic.config import PRESET_DIR
 from elastic.errors import ElasticError
 
 LIBRARY = Path(__file__).resolve().parent
@@ -134,7 +133,7 @@ def cache_key(root: Path, name: str, preset: str, parameters: dict | None = None
     return content_key({
         "source": file_key(source), "modified_ns": source.stat().st_mtime_ns,
         "parameters": {"preset": preset, **(parameters or {})},
-        "preset": file_key(PRESET_DIR / f"{preset}.yaml"), "library": library,
+        "preset": file_key(config.PRESET_DIR / f"{preset}.yaml"), "library": library,
         "uses": [cache_key(root, dep, preset, None, library) for dep in dependencies(root, name)],
     }, length=64)
 
@@ -232,8 +231,6 @@ def _made_by(path: Path, preset: str, parameters: dict) -> bool:
     """Whether the results file at ``path`` parses and was made in ``preset`` with ``parameters``
     (the chapter's, over the preset's): every config field for an experiment's file, the preset
     for any other."""
-    from elastic import config
-
     try:
         record = json.loads(path.read_text())
         made = record["provenance"]["parameters"]
@@ -245,6 +242,6 @@ def _made_by(path: Path, preset: str, parameters: dict) -> bool:
     if experiment is None:
         return True
     fields = config.field_names(experiments.config_class(experiment))
-    own = config.load(experiment, preset, **{k: v for k, v in parameters.items()
-                                             if k in fields and k != "preset" and v is not None})
+    own = experiments.load_config(experiment, preset, **{k: v for k, v in parameters.items()
+                                                         if k in fields and k != "preset" and v is not None})
     return made == results.to_jsonable(own.asdict())

@@ -58,7 +58,7 @@ def test_a_chapter_is_stale_once_a_results_file_it_used_is_corrupt_or_another_ru
     key = chapters.cache_key(root, "alpha", "smoke")
     chapters.executed_dir(root, "smoke").mkdir(parents=True)
     (chapters.executed_dir(root, "smoke") / "alpha.ipynb").write_text("{}")
-    own = experiments.module("token_tree").run(config.load("token_tree", "smoke"))
+    own = experiments.module("token_tree").run(experiments.load_config("token_tree", "smoke"))
     alpha = root / "results" / "smoke" / "alpha.json"
     alpha.write_text(json.dumps({"preset": "smoke", "provenance": {"parameters": {"preset": "smoke"}}}))
     used = ["results/smoke/alpha.json", "results/smoke/token_tree.json"]
