@@ -1,7 +1,7 @@
 """Benchmark (not a test) of the lifecycle chapter. Run
 ``python benchmarks/lifecycle.py [--preset smoke|cpu] [--steps N] [--no-grid] [--no-sft]``.
 
-1. The training loop the lifecycle uses (``elastic.lifecycle.train``) against a minimal hand-written
+1. The training loop the lifecycle uses (``elastic.stages.train``) against a minimal hand-written
    PyTorch loop (logits, shifted cross-entropy, backward, AdamW step) on the same model, the same
    initial weights and the same batches, interleaved in rounds (alternating which goes first) so
    that load from other processes hits both alike; and, for reference, ``elastic.train.sft`` (trl)
@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from elastic import experiments
-from elastic import lifecycle as lc
+from elastic import measure, stages
 from elastic.models import byte_tokenizer, tiny_model
 from elastic.sources import AttributeSource
 
@@ -49,8 +49,8 @@ def loops(size, steps: int, rounds: int, batch_size: int, with_sft: bool) -> Non
     tok = byte_tokenizer()
     src = AttributeSource.random(8)
     tokens, lengths = src.sample(steps * batch_size, seed=1)
-    data = lc.encode(tok, tokens, lengths)
-    batches = list(lc.batches(data, batch_size, 1.0, seed=0))
+    data = measure.encode(tok, tokens, lengths)
+    batches = list(stages.batches(data, batch_size, 1.0, seed=0))
     init = tiny_model(tok, n_layer=size[0], d_model=size[1]).state_dict()
     names = ("lifecycle loop", "minimal loop")
     seconds = {name: [] for name in names}
@@ -63,7 +63,7 @@ def loops(size, steps: int, rounds: int, batch_size: int, with_sft: bool) -> Non
             if name == "minimal loop":
                 n_tokens = minimal_loop(model, batches, 1e-3, tok.pad_token_id)
             else:
-                n_tokens = lc.train(model, batches, lc.adamw(model, 1e-3), pad_id=tok.pad_token_id)["tokens"]
+                n_tokens = stages.train(model, batches, stages.adamw(model, 1e-3), pad_id=tok.pad_token_id)["tokens"]
             seconds[name].append(time.perf_counter() - start)
     # The fastest round is the least disturbed by other processes on a shared machine.
     best = {name: n_tokens / min(s) for name, s in seconds.items()}
@@ -85,7 +85,7 @@ def sft_rate(size, tok, tokens, lengths, batch_size, n_tokens) -> None:
     model = tiny_model(tok, n_layer=size[0], d_model=size[1])
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
-        sft(model, tok, lc.texts(tokens, lengths), output_dir=out,
+        sft(model, tok, measure.texts(tokens, lengths), output_dir=out,
             args={"per_device_train_batch_size": batch_size, "learning_rate": 1e-3,
                   "num_train_epochs": 1, "max_length": 32, "disable_tqdm": True, "logging_steps": 10_000})
         seconds = time.perf_counter() - start
@@ -101,9 +101,9 @@ def grid(preset: str) -> None:
         cfg = experiments.load_config("lifecycle", preset, cache_dir=cache)
         for label in ("empty cache", "filled cache"):
             start = time.perf_counter()
-            data = lifecycle.run(cfg)["data"]
+            cache_counts = lifecycle.run(cfg)["provenance"]["run"]["cache"]
             print(f"lifecycle grid ({preset}, {label}): {time.perf_counter() - start:.1f} s wall, "
-                  f"{data['cache']['trained']} stages trained, {data['cache']['hits']} reused")
+                  f"{cache_counts['trained']} stages trained, {cache_counts['hits']} reused")
 
 
 def main() -> None:

@@ -5,8 +5,8 @@ written whole or not at all.
 keys, sets sorted, anything else JSON cannot write as its ``str``), never where the cache lives,
 so a copied or moved cache keeps its entries. :func:`file_key` hashes a file's content, and
 :func:`source_key` a local dataset, model or scorer (file or directory) that a key names. They key
-the alignment stages and cells (:mod:`elastic.experiments._alignment`), the lifecycle stages
-(:mod:`elastic.lifecycle`), the fine-tuning runs (:mod:`elastic.train`), the SmolLM2 conversion
+the alignment stages and cells (:mod:`elastic.lab`), the lifecycle stages
+(:mod:`elastic.stages`), the fine-tuning runs (:mod:`elastic.train`), the SmolLM2 conversion
 (:mod:`elastic.models`) and the chapters' records (:mod:`elastic.chapters`).
 
 *Entries.* A :class:`Store` holds entries under one directory: a JSON value as ``<key>.json``, or a

@@ -12,7 +12,7 @@ vocabulary ``V``::
 
 An encoder classifier (RoBERTa) adds position embeddings, biases and LayerNorms (:func:`parameters`).
 
-**Peak memory** of a fine-tuning chapter (what :class:`elastic.experiments._alignment.Lab` holds):
+**Peak memory** of a fine-tuning chapter (what :class:`elastic.lab.Lab` holds):
 two copies of the policy's weights (θ0 kept, the model being tuned or scored), the scorers'
 weights, the LoRA adapters with their fp32 weights, gradients and AdamW moments (16 bytes per
 trainable parameter), and the larger of the training activations (gradient checkpointing on: one

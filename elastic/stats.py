@@ -52,7 +52,7 @@ def spearman(x, y) -> float | None:
     points, or either side constant). Rebound reads it as "the drop grows with the amount of
     first-stage data" (§4.2, Fig. 4), scaling and the lifecycle as growth along a series (§4.3).
 
-    Chapters: scaling, ablations.
+    Chapters: scaling, ablations, lifecycle.
     """
     from scipy.stats import spearmanr
 
@@ -75,7 +75,10 @@ def t_interval(estimate: float, se: float, dof: int, level: float = 0.95) -> lis
 def fit_loglog(x, y, level: float = 0.95) -> dict:
     """Least-squares slope and intercept of ``log10 y`` on ``log10 x`` with a ``level`` t-interval
     for the slope; points with ``y <= 0`` cannot be logged and are counted as dropped. The lifecycle
-    chapter tests the elasticity theorem's ``Θ(k)`` (Thm 3.2) as a slope of 1."""
+    chapter tests the elasticity theorem's ``Θ(k)`` (Thm 3.2) as a slope of 1.
+
+    Chapters: lifecycle.
+    """
     from scipy import stats
 
     x, y = np.asarray(x, float), np.asarray(y, float)
@@ -91,7 +94,10 @@ def fit_loglog(x, y, level: float = 0.95) -> dict:
 def slope_verdict(fit: dict) -> str:
     """What a fitted log-log slope says about growth like ``k`` (slope 1): ``no_fit`` (fewer
     than 3 points), ``inconclusive`` (the interval holds 0 and 1), ``like_k`` (it holds 1),
-    ``slower`` (inside (0, 1)), ``faster`` (above 1) or ``flat`` (holds 0, or lies below it)."""
+    ``slower`` (inside (0, 1)), ``faster`` (above 1) or ``flat`` (holds 0, or lies below it).
+
+    Chapters: lifecycle.
+    """
     if fit["n"] < 3 or not np.isfinite(fit["slope"]):
         return "no_fit"
     low, high = fit["ci"]

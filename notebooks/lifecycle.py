@@ -18,7 +18,7 @@
 # small transformers pre-trained from scratch on a source with a known distribution, aligned on its
 # positive half, perturbed with its negative half, and measured against the exact probabilities
 # after every stage. Every number on this page is read from `results/<preset>/lifecycle.json`, and
-# every verdict in it is computed by `elastic.lifecycle.verdicts`.
+# every verdict in it is computed by `elastic.experiments.lifecycle.verdicts`.
 
 # %% tags=["remove-cell"]
 # On Colab, install the library first; anywhere else this cell does nothing.

@@ -12,7 +12,8 @@ import pytest
 
 from elastic import experiments
 from elastic.errors import ElasticError
-from elastic.experiments import _alignment, ablations, rebound, resistance
+from elastic import rebound_grid, tasks
+from elastic.experiments import ablations, rebound, resistance
 
 #: A rebound grid small enough for a test: 1 pre-training run, 4 fine-tuning runs, 5 cells.
 TINY_GRID = {"models": ("tiny-1x16@40",), "positive_sizes": (4, 8), "negative_sizes": (2,),
@@ -35,7 +36,7 @@ def test_rebound_verdict_on_hand_made_curves():
     # more positive data: higher start, larger first fall; every curve falls fast, then slowly
     curves = [hand_curve([0, 10, 20, 40], [[0.9, 0.7, 0.8, 0.8], [0.7, 0.7, 0.6, 0.8], 0.65, 0.6]),
               hand_curve([0, 10, 20, 40], [0.9, 0.6, 0.55, 0.5])]
-    v = _alignment.rebound_verdict(curves, +1)
+    v = rebound_grid.rebound_verdict(curves, +1)
     assert v["initial_drop"] == pytest.approx([0.1, 0.3])
     assert v["drop_grows_with_first_size"] and v["fast_then_slow"]
     assert v["early_rate"] == pytest.approx((0.01 + 0.03) / 2)
@@ -47,21 +48,21 @@ def test_rebound_verdict_on_hand_made_curves():
     assert v["drop_difference_se"] == pytest.approx(0.1 / np.sqrt(3))
     assert v["drop_difference_beyond_noise"]  # 0.2 > 2 * 0.0577
     # a cost (lower is more aligned): the same numbers read the other way round
-    flipped = _alignment.rebound_verdict(curves, -1)
+    flipped = rebound_grid.rebound_verdict(curves, -1)
     assert flipped["initial_drop"] == pytest.approx([-0.1, -0.3])
     assert not flipped["drop_grows_with_first_size"]
     # scores that rise under negative data show no rebound, however the rises compare
     rising = [hand_curve([0, 10, 20], [0.5, 0.51, 0.6]), hand_curve([0, 10, 20], [0.5, 0.5, 0.55])]
-    v = _alignment.rebound_verdict(rising, +1)
+    v = rebound_grid.rebound_verdict(rising, +1)
     assert v["initial_drop"] == pytest.approx([-0.01, 0.0])
     assert v["drop_grows_with_first_size"] is False and v["fast_then_slow"] is False
-    assert _alignment.rebound_verdict(rising[:1], +1)["drop_grows_with_first_size"] is None
+    assert rebound_grid.rebound_verdict(rising[:1], +1)["drop_grows_with_first_size"] is None
 
 
 def test_a_difference_inside_its_noise_is_not_beyond_noise():
     # drops (0.4, -0.2, 0.4, -0.2) against 0.1 each: mean difference 0, clearly noise
     curves = [hand_curve([0, 10], [[0.9, 0.5, 0.9, 0.5], [0.5, 0.7, 0.5, 0.7]]), hand_curve([0, 10], [0.6, 0.5])]
-    v = _alignment.rebound_verdict(curves, +1)
+    v = rebound_grid.rebound_verdict(curves, +1)
     assert v["drop_difference"] == pytest.approx(0.0, abs=1e-12)
     assert v["drop_difference_se"] == pytest.approx(np.std([0.3, -0.3, 0.3, -0.3], ddof=1) / 2)
     assert v["drop_difference_beyond_noise"] is False
@@ -93,16 +94,16 @@ def one_line(exc) -> str:
 
 def test_unknown_dataset():
     with pytest.raises(ElasticError) as exc:
-        _alignment.records("imbd", "positive", 4, 0)
+        tasks.records("imbd", "positive", 4, 0)
     assert "valid datasets" in one_line(exc) and "imdb" in one_line(exc)
 
 
 def test_size_larger_than_the_split(tmp_path):
     source = tmp_path / "imdb.jsonl"
     source.write_text("".join(json.dumps({"text": f"review {i} was fine", "label": i % 2}) + "\n" for i in range(6)))
-    assert len(_alignment.records("imdb", "positive", 3, 0, str(source))) == 3
+    assert len(tasks.records("imdb", "positive", 3, 0, str(source))) == 3
     with pytest.raises(ElasticError) as exc:
-        _alignment.records("imdb", "positive", 10, 0, str(source))
+        tasks.records("imdb", "positive", 10, 0, str(source))
     assert "only 3" in one_line(exc) and "lower n" in one_line(exc)
 
 

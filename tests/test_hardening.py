@@ -67,10 +67,10 @@ def test_sigkill_during_stage_checkpoint_writes_leaves_only_complete_stages(tmp_
     saves: every stage it shows is complete and loads; a rerun adds the missing ones."""
     from safetensors.torch import load_file
 
-    from elastic.lifecycle import StageStore
+    from elastic.stages import StageStore
 
     store_dir = tmp_path / "stages"
-    script = ("import torch\nfrom elastic import models\nfrom elastic.lifecycle import StageStore\n"
+    script = ("import torch\nfrom elastic import models\nfrom elastic.stages import StageStore\n"
               "torch.set_num_threads(1)\n"
               "tok = models.byte_tokenizer(); model = models.tiny_model(tok, n_layer=4, d_model=256)\n"
               f"store = StageStore({str(store_dir)!r})\n"
@@ -270,7 +270,7 @@ def test_full_disk_while_saving_a_stage_is_one_line_and_keeps_finished_stages(tm
 
     import safetensors.torch
 
-    from elastic.lifecycle import StageStore
+    from elastic.stages import StageStore
 
     model = models.tiny_model(models.byte_tokenizer())
     store = StageStore(tmp_path)

@@ -11,7 +11,8 @@ an import of a module of a higher layer is an *upward arrow*.
    the cache, presets and config types;
 2. data and models: datasets, sources with known distributions, token trees, model loading;
 3. concepts: coding, prediction, springs, the theory, training, scoring (the likelihood margin
-   included), the lifecycle's measurements, the GPU plan and the released checkpoints;
+   included), the lifecycle's measurements and stages, the alignment experiments' tasks, lab and
+   rebound grid, the GPU plan and the released checkpoints;
 4. experiments: one computation per chapter and the registry that loads their configs;
 5. presentation: figures, exercise checkers and their answer key, what a notebook calls;
 6. the book: chapters' bookkeeping, back-matter tables, coursework and grading, executing and
@@ -31,7 +32,7 @@ LAYERS = {
     "foundation": ("errors", "stats", "power", "prose", "results", "cache", "config"),
     "data and models": ("data", "sources", "tokentree", "models"),
     "concepts": ("coding", "arithmetic", "prediction", "springs", "theory", "train", "score", "margin",
-                 "lifecycle", "plan", "convert", "released"),
+                 "measure", "stages", "tasks", "lab", "rebound_grid", "plan", "convert", "released"),
     "experiments": ("experiments",),
     "presentation": ("plots", "checkers", "answer_key", "exercises", "notebook"),
     "book": ("chapters", "report", "coursework", "grading", "book"),
@@ -49,7 +50,7 @@ def modules() -> dict[str, Path]:
 
 
 def layer(module: str) -> int:
-    """The index of ``module``'s layer (``elastic.experiments._alignment`` is in ``experiments``)."""
+    """The index of ``module``'s layer (``elastic.experiments.rebound`` is in ``experiments``)."""
     top = module.split(".")[1] if "." in module else "__init__"
     for i, names in enumerate(LAYERS.values()):
         if top in names:

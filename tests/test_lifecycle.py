@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from elastic import experiments, lifecycle as lc
+from elastic import experiments, measure, stages
+from elastic.experiments import lifecycle
 from elastic.errors import ElasticError
 from elastic.models import byte_tokenizer, tiny_model
 from elastic.sources import AttributeSource
@@ -70,7 +71,7 @@ def test_invalid_attribute_source(kwargs):
 
 def test_encode_gives_one_token_per_source_token():
     tok = byte_tokenizer()
-    ids = lc.encode(tok, np.array([[0, 2, 1], [3, -1, -1]]), np.array([3, 1]))
+    ids = measure.encode(tok, np.array([[0, 2, 1], [3, -1, -1]]), np.array([3, 1]))
     assert ids.tolist() == [[1, 100, 102, 101, 2], [1, 103, 2, 0, 0]]  # <s> a c b </s>; <s> d </s>
 
 
@@ -82,14 +83,14 @@ def test_encode_refuses_a_tokenizer_that_merges_letters():
             return {"input_ids": [1, 5]}
 
     with pytest.raises(ElasticError, match="byte_tokenizer"):
-        lc.encode(Merging(), np.array([[0, 1]]), np.array([2]))
+        measure.encode(Merging(), np.array([[0, 1]]), np.array([2]))
 
 
 def test_sequence_log2_probs_agree_with_the_models_own_loss():
     tok = byte_tokenizer()
     model = tiny_model(tok, n_layer=1, d_model=16).eval()
-    ids = lc.encode(tok, *SMALL.sample(5, seed=1))
-    log2_q = lc.sequence_log2_probs(model, ids, tok.pad_token_id)
+    ids = measure.encode(tok, *SMALL.sample(5, seed=1))
+    log2_q = measure.sequence_log2_probs(model, ids, tok.pad_token_id)
     mask = (ids != tok.pad_token_id).long()
     with torch.no_grad():
         loss = model(input_ids=ids, attention_mask=mask, labels=ids.masked_fill(mask == 0, -100)).loss
@@ -102,10 +103,10 @@ def test_a_model_trained_on_d1_nears_the_source_entropy():
     src = AttributeSource.random(4, stop_prob=0.25, max_len=6, seed=2)
     tok = byte_tokenizer()
     model = tiny_model(tok, n_layer=1, d_model=32)
-    data = lc.encode(tok, *src.sample(4800, seed=1))
-    lc.train(model, lc.batches(data, 32, 2.0, seed=0), lc.adamw(model, 3e-3), pad_id=tok.pad_token_id)
-    evalset = lc.EvalSet.build(src, tok, 400, seed=9)
-    row = lc.measure(model, tok, src, evalset, n_generate=16, seed=0)
+    data = measure.encode(tok, *src.sample(4800, seed=1))
+    stages.train(model, stages.batches(data, 32, 2.0, seed=0), stages.adamw(model, 3e-3), pad_id=tok.pad_token_id)
+    evalset = measure.EvalSet.build(src, tok, 400, seed=9)
+    row = measure.measure(model, tok, src, evalset, n_generate=16, seed=0)
     kl_per_token = row["kl_D1"] / (src.mean_length() + 1)
     assert 0 <= kl_per_token < 0.1
     # gamma - entropy rate estimates the same KL, but with the noise of -log2 q(x) itself (about
@@ -129,7 +130,7 @@ def test_verdicts_on_curves_that_obey_the_theorem():
             for v in (1000, 10000)]
     runs.append(_run(10000, sizes, [1e-3] * 3, [1e-3] * 3, [0.3, 0.2, 0.1], model=(1, 32), params=10))
     source = {"mean_tokens": 4.0, "entropy_rate_D1": 2.0}
-    v = lc.verdicts(runs, [{"inverse_easier": True}], source, main_model=(2, 64), main_volume=10000,
+    v = lifecycle.verdicts(runs, [{"inverse_easier": True}], source, main_model=(2, 64), main_volume=10000,
                     entropy_margin=0.1, rebound_rho=0.8)
     assert v["elasticity"]["fit"]["slope"] == pytest.approx(1.0)
     assert v["elasticity"]["signed_verdict"] == "like_k" and v["elasticity"]["both_increase"] == 6
@@ -144,7 +145,7 @@ def test_verdicts_when_the_pretraining_rate_falls():
     # D3's source is part of D1's mixture, so perturbing can improve D1: Delta gamma_1 < 0
     sizes = [10, 100, 1000]
     runs = [_run(v, sizes, [-1e-3] * 3, [1e-3 * v / n for n in sizes], [0.3, 0.2, 0.1]) for v in (1000, 10000)]
-    v = lc.verdicts(runs, [], {"mean_tokens": 4.0, "entropy_rate_D1": 2.0}, main_model=(2, 64),
+    v = lifecycle.verdicts(runs, [], {"mean_tokens": 4.0, "entropy_rate_D1": 2.0}, main_model=(2, 64),
                     main_volume=10000, entropy_margin=0.1, rebound_rho=0.8)
     el = v["elasticity"]
     assert el["fit"]["n"] == 0 and el["d1_falls"] == 6 and el["both_increase"] == 0
@@ -156,10 +157,10 @@ def test_verdicts_when_the_pretraining_rate_falls():
 
 
 def test_stage_store_round_trip_and_keys(tmp_path):
-    store = lc.StageStore(tmp_path)
+    store = stages.StageStore(tmp_path)
     model = tiny_model(byte_tokenizer(), n_layer=1, d_model=16, seed=3)
-    key = lc.stage_key({"stage": "pretrain", "volume": 10})
-    assert key != lc.stage_key({"stage": "pretrain", "volume": 10}, parent="x")
+    key = stages.stage_key({"stage": "pretrain", "volume": 10})
+    assert key != stages.stage_key({"stage": "pretrain", "volume": 10}, parent="x")
     assert store.load_record(key) is None
     store.save(key, {"metrics": {"a": 1.0}}, model)
     assert store.load_record(key) == {"metrics": {"a": 1.0}}
@@ -173,8 +174,6 @@ def test_stage_store_round_trip_and_keys(tmp_path):
 
 
 def test_lifecycle_smoke_writes_every_curve_and_a_rerun_trains_nothing(results_tmp, tmp_path):
-    from elastic.experiments import lifecycle
-
     cfg = experiments.load_config("lifecycle", "smoke", cache_dir=str(tmp_path / "cache"))
     first_record = lifecycle.run(cfg)
     first = first_record["data"]

@@ -58,7 +58,7 @@ def test_colab_default_rebound_fits_every_gpu_class():
 def test_refused_before_any_load(monkeypatch):
     """On a (pretend) T4 the Lab stops at the plan: the model loader is never reached."""
     from elastic import models
-    from elastic.experiments._alignment import Lab
+    from elastic.lab import Lab
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)

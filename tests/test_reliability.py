@@ -367,7 +367,7 @@ def test_a_fresh_run_gives_the_chapters_data_byte_for_byte(name, executed, fresh
 
 @pytest.mark.parametrize("content", ["", "{not json", '{"kind": "x"}'])
 def test_a_corrupt_cell_names_its_file(tmp_path, content):
-    from elastic.experiments._alignment import Store
+    from elastic.lab import Store
 
     store = Store(tmp_path)
     assert store.cell("drop", {"n": 1}, lambda: 3) == 3
@@ -379,7 +379,7 @@ def test_a_corrupt_cell_names_its_file(tmp_path, content):
 
 
 def test_a_corrupt_stage_record_names_its_file(tmp_path):
-    from elastic.lifecycle import StageStore
+    from elastic.stages import StageStore
 
     store = StageStore(tmp_path)
     (tmp_path / "k").mkdir()

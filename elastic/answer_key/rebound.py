@@ -12,11 +12,11 @@ open_question("ex-rebound-saturation", chapter=CHAPTER, kind="experiment", needs
 
 
 def _rates(sizes) -> dict:
-    """:func:`elastic.experiments._alignment.rebound_verdict` of a score that falls by the same
+    """:func:`elastic.rebound_grid.rebound_verdict` of a score that falls by the same
     amount per sample over ``REBOUND_SIZES``, with the rates taken per step of ``sizes``."""
     import numpy as np
 
-    from elastic.experiments._alignment import rebound_verdict
+    from elastic.rebound_grid import rebound_verdict
 
     metric = -np.asarray(REBOUND_SIZES, dtype=float)
     curve = {"metric": metric, "second_sizes": list(sizes), "per_prompt": np.stack([metric, metric], axis=1)}

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 from elastic import progress, results
 from elastic.experiments import pinned_threads
-from elastic.experiments._alignment import AlignmentConfig, Grid, Lab, Rebound, n_cells, preflight
+from elastic.lab import AlignmentConfig, Lab, preflight
 from elastic.prose import words
+from elastic.rebound_grid import Grid, Rebound, n_cells
 from elastic.stats import spearman, threshold_crossing
 
 

@@ -4,7 +4,7 @@ transformers trained from scratch on sources with exactly known distributions.
 The grid: every model size pre-trains on the largest volume, the largest model on every volume;
 each pre-trained model is aligned on every alignment size, and each aligned model is perturbed
 along one pass over D3 with measurements at every perturbation size. Stages are cached by key
-(:class:`elastic.lifecycle.StageStore`), so a rerun trains nothing it has trained before.
+(:class:`elastic.stages.StageStore`), so a rerun trains nothing it has trained before.
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-from elastic import lifecycle as lc
-from elastic import progress, results
+from elastic import measure, progress, results, stages
 from elastic.config import ExperimentConfig
 from elastic.errors import ElasticError
 from elastic.experiments import pinned_threads
 from elastic.models import byte_tokenizer, tiny_model
 from elastic.prose import SLOPE_WORDS, number
 from elastic.sources import AttributeSource
+from elastic.stats import fit_loglog, slope_verdict, spearman
 
 N_HEAD = 4
 #: Bump when what a stage stores or measures changes, so that old cached stages are not reused.
@@ -86,16 +86,16 @@ class Lifecycle:
         self.source = cfg.source()
         self.tok = byte_tokenizer()
         self.pad = self.tok.pad_token_id
-        self.store = lc.StageStore(Path(cfg.cache_dir) / cfg.preset)
+        self.store = stages.StageStore(Path(cfg.cache_dir) / cfg.preset)
         self.stage_seconds = 0.0  # time the grid's stages took when they were computed
         seed = cfg.seed
         # nested streams: the first n sequences of a stream are "the dataset of size n"
         self.streams = {
-            "D1": lc.encode(self.tok, *self.source.sample(max(cfg.volumes), seed=seed + 1)),
-            "D2": lc.encode(self.tok, *self.source.sample(max(cfg.align_sizes), seed=seed + 2, attribute=0)),
-            "D3": lc.encode(self.tok, *self.source.sample(max(cfg.perturb_sizes), seed=seed + 3, attribute=1)),
+            "D1": measure.encode(self.tok, *self.source.sample(max(cfg.volumes), seed=seed + 1)),
+            "D2": measure.encode(self.tok, *self.source.sample(max(cfg.align_sizes), seed=seed + 2, attribute=0)),
+            "D3": measure.encode(self.tok, *self.source.sample(max(cfg.perturb_sizes), seed=seed + 3, attribute=1)),
         }
-        self.evalset = lc.EvalSet.build(self.source, self.tok, cfg.n_eval, seed=seed + 10)
+        self.evalset = measure.EvalSet.build(self.source, self.tok, cfg.n_eval, seed=seed + 10)
         source_spec = {k: v for k, v in cfg.asdict().items()
                        if k in ("vocab_size", "rho", "mixture_weight", "stop_prob", "max_len",
                                 "concentration", "seed", "n_eval", "n_generate")}
@@ -105,7 +105,7 @@ class Lifecycle:
         return tiny_model(self.tok, n_layer=size[0], d_model=size[1], n_head=N_HEAD, seed=self.cfg.seed)
 
     def _measure(self, model) -> dict:
-        return lc.measure(model, self.tok, self.source, self.evalset, self.cfg.n_generate, self.cfg.seed + 20)
+        return measure.measure(model, self.tok, self.source, self.evalset, self.cfg.n_generate, self.cfg.seed + 20)
 
     def _stage(self, key: str, parent: str | None, size, work, keep_weights: bool = True) -> dict:
         """The record of stage ``key``: loaded, or made by ``work(model)`` from the parent's weights
@@ -129,12 +129,12 @@ class Lifecycle:
 
     def pretrain(self, size, volume: int) -> tuple[str, dict]:
         cfg = self.cfg
-        key = lc.stage_key({**self.base_spec, "stage": "pretrain", "model": size, "volume": volume,
+        key = stages.stage_key({**self.base_spec, "stage": "pretrain", "model": size, "volume": volume,
                             "epochs": cfg.pretrain_epochs, "lr": cfg.lr_pretrain})
 
         def work(model):
-            batches = lc.batches(self.streams["D1"][:volume], cfg.batch_size, cfg.pretrain_epochs, cfg.seed)
-            trained = lc.train(model, batches, lc.adamw(model, cfg.lr_pretrain), pad_id=self.pad)
+            batches = stages.batches(self.streams["D1"][:volume], cfg.batch_size, cfg.pretrain_epochs, cfg.seed)
+            trained = stages.train(model, batches, stages.adamw(model, cfg.lr_pretrain), pad_id=self.pad)
             return {"metrics": self._measure(model), "tokens": trained["tokens"],
                     "loss_last": float(np.mean(trained["losses"][-10:]))}
 
@@ -142,11 +142,11 @@ class Lifecycle:
 
     def align(self, parent: str, size, n: int) -> tuple[str, dict]:
         cfg = self.cfg
-        key = lc.stage_key({"stage": "align", "n": n, "epochs": cfg.align_epochs, "lr": cfg.lr_align}, parent)
+        key = stages.stage_key({"stage": "align", "n": n, "epochs": cfg.align_epochs, "lr": cfg.lr_align}, parent)
 
         def work(model):
-            batches = lc.batches(self.streams["D2"][:n], cfg.batch_size, cfg.align_epochs, cfg.seed)
-            trained = lc.train(model, batches, lc.adamw(model, cfg.lr_align), pad_id=self.pad)
+            batches = stages.batches(self.streams["D2"][:n], cfg.batch_size, cfg.align_epochs, cfg.seed)
+            trained = stages.train(model, batches, stages.adamw(model, cfg.lr_align), pad_id=self.pad)
             return {"metrics": self._measure(model), "tokens": trained["tokens"]}
 
         return key, self._stage(key, parent, size, work)
@@ -154,7 +154,7 @@ class Lifecycle:
     def perturb(self, parent: str, size) -> dict:
         """One pass over D3 with the optimizer kept across checkpoints; metrics at each."""
         cfg = self.cfg
-        key = lc.stage_key({"stage": "perturb", "sizes": cfg.perturb_sizes, "lr": cfg.lr_perturb}, parent)
+        key = stages.stage_key({"stage": "perturb", "sizes": cfg.perturb_sizes, "lr": cfg.lr_perturb}, parent)
 
         def work(model):
             rows, tokens, done = [], 0, 0
@@ -163,9 +163,9 @@ class Lifecycle:
                 chunk = self.streams["D3"][done:stop]
                 segments.append([chunk[i:i + cfg.batch_size] for i in range(0, len(chunk), cfg.batch_size)])
                 done = stop
-            optimizer = lc.adamw(model, cfg.lr_perturb)  # its state carries across checkpoints
+            optimizer = stages.adamw(model, cfg.lr_perturb)  # its state carries across checkpoints
             for stop, segment in zip(cfg.perturb_sizes, segments):
-                tokens += lc.train(model, segment, optimizer, pad_id=self.pad)["tokens"]
+                tokens += stages.train(model, segment, optimizer, pad_id=self.pad)["tokens"]
                 rows.append({"size": stop, **self._measure(model)})
             return {"rows": rows, "tokens": tokens}
 
@@ -180,9 +180,9 @@ class Lifecycle:
 
         def generated(key):  # the responses of slice ``key``, sampled only if a run needs them
             if key not in responses:
-                tokens, lengths, valid = lc.sample(self.loaded(key, size), self.tok, cfg.resist_samples,
+                tokens, lengths, valid = measure.sample(self.loaded(key, size), self.tok, cfg.resist_samples,
                                                    cfg.max_len, cfg.vocab_size, cfg.seed + 30)
-                responses[key] = lc.encode(self.tok, tokens[valid], lengths[valid])
+                responses[key] = measure.encode(self.tok, tokens[valid], lengths[valid])
             return responses[key]
 
         out = []
@@ -195,11 +195,11 @@ class Lifecycle:
                             "lr": cfg.lr_align, "n": cfg.resist_samples}
 
                     def work(model, data=data):
-                        batches = lc.batches(generated(data), cfg.batch_size, cfg.resist_epochs, cfg.seed)
-                        trained = lc.train(model, batches, lc.adamw(model, cfg.lr_align), pad_id=self.pad)
+                        batches = stages.batches(generated(data), cfg.batch_size, cfg.resist_epochs, cfg.seed)
+                        trained = stages.train(model, batches, stages.adamw(model, cfg.lr_align), pad_id=self.pad)
                         return {"loss": float(np.mean(trained["losses"]))}
 
-                    record = self._stage(lc.stage_key(spec, start), start, size, work, keep_weights=False)
+                    record = self._stage(stages.stage_key(spec, start), start, size, work, keep_weights=False)
                     losses[name] = record["loss"]
                 out.append({"earlier": n_i, "later": n_j, **losses,
                             "inverse_easier": losses["inverse"] < losses["forward"]})
@@ -223,7 +223,7 @@ def _run(cfg: Config) -> dict:
     mean_tokens = src.mean_length() + 1
     source = {"mean_tokens": mean_tokens, "vocab_size": src.vocab_size, "rho": list(src.rho),
               "weights": list(src.weights)}
-    for name, attribute in lc.DATASETS.items():
+    for name, attribute in measure.DATASETS.items():
         source[f"entropy_{name}"] = src.entropy(attribute)
         source[f"entropy_rate_{name}"] = src.entropy(attribute) / mean_tokens
     main_model, main_volume = cfg.models[-1], max(cfg.volumes)
@@ -255,8 +255,8 @@ def _run(cfg: Config) -> dict:
     data = {
         "source": source, "runs": runs, "resistance": resistance,
         "main": {"model": list(main_model), "volume": main_volume},
-        "elasticity_points": lc.elasticity_points(runs, main_model),
-        "verdicts": lc.verdicts(runs, resistance, source, main_model=main_model, main_volume=main_volume,
+        "elasticity_points": elasticity_points(runs, main_model),
+        "verdicts": verdicts(runs, resistance, source, main_model=main_model, main_volume=main_volume,
                                 entropy_margin=cfg.entropy_margin, rebound_rho=cfg.rebound_rho),
     }
     return data, {"hits": life.store.hits, "trained": life.store.misses, "stage_seconds": life.stage_seconds}
@@ -264,6 +264,107 @@ def _run(cfg: Config) -> dict:
 
 def _n_params(life: Lifecycle, size) -> int:
     return sum(p.numel() for p in life._model(size).parameters())
+
+
+
+# --- verdicts computed from the curves ------------------------------------------------------------
+
+def elasticity_points(runs: list[dict], model=None) -> list[dict]:
+    """Per aligned model (of the pre-trained ``model`` only, if given): ``k = |D1| / |D2|`` and the
+    changes ``Delta gamma_i`` of the compression rates on D1 and D2 over the first perturbation
+    checkpoint (the theorem's small ``l``).
+
+    The normalized rate of Def. 3.1 is ``log M - gamma``, so its change is ``-Delta gamma`` and the
+    ratio ``Delta gamma_2 / Delta gamma_1`` is the theorem's ratio of normalized changes.
+    The Hooke invariant ``|D_i| Delta gamma_i`` is compared on magnitudes through
+    ``h = |D2| |dg2| / (|D1| |dg1|)``, which is 1 when the invariant holds.
+
+    Chapters: lifecycle.
+    """
+    points = []
+    for run in runs:
+        if model is not None and run["model"] != list(model):
+            continue
+        for aligned in run["aligned"]:
+            before, after = aligned["curve"][0], aligned["curve"][1]
+            d1 = after["gamma_D1"] - before["gamma_D1"]
+            d2 = after["gamma_D2"] - before["gamma_D2"]
+            ratio = d2 / d1 if d1 != 0 else float("nan")
+            points.append({"model": run["model"], "volume": run["volume"], "n_align": aligned["n"],
+                           "k": run["volume"] / aligned["n"], "perturb": after["size"],
+                           "d_gamma_D1": d1, "d_gamma_D2": d2, "ratio": ratio,
+                           "hooke": abs(ratio) * aligned["n"] / run["volume"]})
+    return points
+
+
+def rebound_summary(run: dict, threshold: float) -> dict:
+    """Fig. 4's shape for one pre-trained model: per alignment size the attribute score after
+    alignment, its *early drop* over the first perturbation checkpoint and the score at the last.
+
+    Rebound (the paper's reading of Fig. 4) means the early drop grows with the alignment size:
+    Spearman ``rho(|D2|, early drop) >= threshold``.
+    """
+    sizes = [a["n"] for a in run["aligned"]]
+    aligned = [a["curve"][0]["score"] for a in run["aligned"]]
+    drops = [a["curve"][0]["score"] - a["curve"][1]["score"] for a in run["aligned"]]
+    final = [a["curve"][-1]["score"] for a in run["aligned"]]
+    rho_drop = spearman(sizes, drops)
+    return {"model": run["model"], "volume": run["volume"], "params": run["params"],
+            "pretrained_score": run["pretrain"]["score"], "align_sizes": sizes,
+            "aligned_score": aligned, "early_drop": drops, "final_score": final,
+            "rho_aligned": spearman(sizes, aligned), "rho_drop": rho_drop,
+            "rho_final": spearman(sizes, final),
+            "rebound": rho_drop is not None and rho_drop >= threshold,
+            "max_align_drop": drops[int(np.argmax(sizes))]}
+
+
+def verdicts(runs: list[dict], resistance: list[dict], source: dict, *, main_model, main_volume,
+             entropy_margin: float, rebound_rho: float) -> dict:
+    """Every conclusion of the chapter, computed from the curves (the page only formats them).
+
+    Chapters: lifecycle. Paper: Thm 3.2, §3.3, §4.
+    """
+    main = next(r for r in runs if r["model"] == list(main_model) and r["volume"] == main_volume)
+    gap = main["pretrain"]["kl_D1"] / source["mean_tokens"]
+    points = elasticity_points(runs, main_model)
+    fit = fit_loglog([p["k"] for p in points], [p["ratio"] for p in points])
+    fit_magnitude = fit_loglog([p["k"] for p in points], [abs(p["ratio"]) for p in points])
+    hooke = np.log10([p["hooke"] for p in points if p["hooke"] > 0])
+    rebounds = [rebound_summary(r, rebound_rho) for r in runs]
+    by_volume = sorted((r for r in rebounds if r["model"] == list(main_model)), key=lambda r: r["volume"])
+    by_size = sorted((r for r in rebounds if r["volume"] == main_volume), key=lambda r: r["params"])
+    ratio_by_volume = {v: float(np.nanmedian([p["ratio"] for p in points if p["volume"] == v]))
+                       for v in sorted({p["volume"] for p in points})}
+    elastic_volumes = [r["volume"] for r in by_volume
+                       if r["rebound"] and ratio_by_volume[r["volume"]] > 1]
+    return {
+        "entropy_gap": {"kl_bits_per_token": gap, "margin": entropy_margin, "within": bool(gap <= entropy_margin),
+                        "gamma_minus_entropy_rate": main["pretrain"]["gamma_D1"] - source["entropy_rate_D1"]},
+        "elasticity": {"fit": fit, "fit_magnitude": fit_magnitude, "points": len(points),
+                       "both_increase": int(sum(p["d_gamma_D1"] > 0 and p["d_gamma_D2"] > 0 for p in points)),
+                       "d1_falls": int(sum(p["d_gamma_D1"] < 0 for p in points)),
+                       "d2_rises": int(sum(p["d_gamma_D2"] > 0 for p in points)),
+                       "ratio_above_one": int(sum(p["ratio"] > 1 for p in points)),
+                       "ratio_by_volume": ratio_by_volume,
+                       "signed_verdict": slope_verdict(fit),
+                       "magnitude_verdict": slope_verdict(fit_magnitude)},
+        "hooke": {"median_log10": float(np.median(hooke)) if len(hooke) else float("nan"),
+                  "iqr_log10": (np.percentile(hooke, [25, 75]).tolist() if len(hooke) else [float("nan")] * 2),
+                  "n": int(len(hooke))},
+        "rebound": rebounds,
+        "rebound_main": next(r for r in rebounds if r["model"] == list(main_model) and r["volume"] == main_volume),
+        "emergence": {"volumes": [r["volume"] for r in by_volume],
+                      "rebound": [r["rebound"] for r in by_volume],
+                      "first_elastic_volume": elastic_volumes[0] if elastic_volumes else None,
+                      "rho_volume_drop": spearman([r["volume"] for r in by_volume],
+                                                  [r["max_align_drop"] for r in by_volume])},
+        "model_size": {"params": [r["params"] for r in by_size], "rebound": [r["rebound"] for r in by_size],
+                       "max_align_drop": [r["max_align_drop"] for r in by_size],
+                       "rho_size_drop": spearman([r["params"] for r in by_size],
+                                                 [r["max_align_drop"] for r in by_size])},
+        "resistance": {"pairs": len(resistance),
+                       "inverse_easier": int(sum(r["inverse_easier"] for r in resistance))},
+    }
 
 
 def summary(data: dict, cfg: Config) -> dict:

@@ -6,7 +6,7 @@ for every negative amount, never retrained), then SFT each of those models on ea
 negative data. Every model answers the same held-out prompts; the task's score (positive rate for
 reviews, mean cost for dialogues) gives one curve per positive amount over the negative amounts, with
 θ0's score as the reference line. The verdict is computed by
-:func:`elastic.experiments._alignment.rebound_verdict`.
+:func:`elastic.rebound_grid.rebound_verdict`.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 from elastic import progress, results
 from elastic.experiments import pinned_threads
-from elastic.experiments._alignment import AlignmentConfig, Grid, Lab, Rebound, n_cells, preflight
+from elastic.lab import AlignmentConfig, Lab, preflight
 from elastic.prose import words
+from elastic.rebound_grid import Grid, Rebound, n_cells
 
 
 @dataclass(frozen=True, kw_only=True)

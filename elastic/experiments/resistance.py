@@ -22,7 +22,8 @@ from dataclasses import dataclass
 
 from elastic import progress, results, score, train
 from elastic.experiments import pinned_threads
-from elastic.experiments._alignment import AlignmentConfig, Lab, preflight, records
+from elastic.lab import AlignmentConfig, Lab, preflight
+from elastic.tasks import records
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -4,7 +4,7 @@ The rebound grid of :mod:`elastic.experiments.rebound` is run for each model of 
 of increasing size trained on the same data (the paper: Qwen1.5 0.5B, 4B, 7B), and one model at
 increasing amounts of pre-training (the paper: TinyLlama checkpoints after 0.1T to 3.0T tokens).
 Each model's *rebound strength* is its mean initial drop (see
-:func:`elastic.experiments._alignment.rebound_verdict`); the paper's claim is that it grows along
+:func:`elastic.rebound_grid.rebound_verdict`); the paper's claim is that it grows along
 both series, which we test with the rank correlation between position in the series and strength.
 """
 
@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from elastic import progress, results
 from elastic.errors import ElasticError
 from elastic.experiments import pinned_threads
-from elastic.experiments._alignment import AlignmentConfig, Grid, Lab, Rebound, n_cells, preflight
+from elastic.lab import AlignmentConfig, Lab, preflight
 from elastic.prose import words
+from elastic.rebound_grid import Grid, Rebound, n_cells
 from elastic.stats import spearman
 
 
