@@ -166,29 +166,29 @@ def experiment_sections(preset: str) -> list[str]:
     return [name for name in preset_sections(preset) if name != SHARED]
 
 
-def preset_section(experiment: str, preset: str, cls: type | None = None) -> dict:
+def preset_section(experiment: str, preset: str, cls: type | None = None, *, shared: bool = False) -> dict:
     """The preset values of one experiment: its own section over the ``shared`` one. Given its
     ``Config`` class ``cls``, only chapters with :class:`TrainerFields` inherit ``shared``, and a key
     ``cls`` lacks, in either section, is an error naming the key, the section and the valid fields
-    (what :func:`elastic.experiments.load_config` reads); without, ``shared`` is inherited as it is
-    (what the GPU plan of a fine-tuning chapter reads)."""
+    (what :func:`elastic.experiments.load_config` reads); without ``cls``, ``shared`` is inherited
+    when asked for, unchecked (what the GPU plan reads, which knows its fine-tuning chapters)."""
     sections = preset_sections(preset)
     if experiment not in sections:
         raise ElasticError(f"preset {preset!r} has no section {experiment!r}: add one to {PRESET_DIR / f'{preset}.yaml'}")
-    inherits = cls is None or issubclass(cls, TrainerFields)
-    shared = (sections.get(SHARED) or {}) if inherits else {}
+    inherits = shared if cls is None else issubclass(cls, TrainerFields)
+    inherited = (sections.get(SHARED) or {}) if inherits else {}
     own = sections[experiment] or {}
     if cls is None:
-        return {**shared, **own}
+        return {**inherited, **own}
     valid = field_names(cls)
-    for where, values in ((f"section {SHARED!r}", shared), (f"section {experiment!r}", own)):
+    for where, values in ((f"section {SHARED!r}", inherited), (f"section {experiment!r}", own)):
         stale = sorted(set(values) - set(valid))
         if stale:
             raise ElasticError(
                 f"preset {preset!r} sets unknown field(s) {', '.join(stale)} for {experiment} in its {where}; "
                 f"valid fields: {', '.join(valid)}"
             )
-    return {**shared, **own}
+    return {**inherited, **own}
 
 
 def trainer_args(preset: str) -> dict:

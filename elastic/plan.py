@@ -135,6 +135,9 @@ def kv_cache_bytes(arch: dict, batch: int, length: int, bytes_per: int) -> float
 # --- chapters ---------------------------------------------------------------------------------------
 
 #: Chapters whose colab/paper sections load no neural model: they run on the CPU.
+#: The chapters whose ``Config`` has the trainer's fields (:class:`elastic.config.TrainerFields`):
+#: they inherit their preset's ``shared`` section (a test keeps this list in step with the configs).
+FINE_TUNING = ("resistance", "rebound", "scaling", "ablations")
 _CPU_CHAPTERS = ("token_tree", "compression_protocol", "joint_compression", "hookes_law",
                  "elasticity_theorem", "lifecycle")
 
@@ -212,7 +215,7 @@ def card(gpu: str | GPU) -> GPU:
 def chapter_plan(chapter: str, preset: str, gpu: str | GPU, **overrides) -> ChapterPlan:
     """The plan of one chapter of ``preset`` on ``gpu``: a key of :data:`GPUS` or a detected device."""
     card_ = card(gpu)
-    section = {**presets.preset_section(chapter, preset), **overrides}
+    section = {**presets.preset_section(chapter, preset, shared=chapter in FINE_TUNING), **overrides}
     if chapter in _CPU_CHAPTERS:
         return ChapterPlan(chapter, (), (), 0.0, 0.0, 0.0, 0.0, 0.0, True, "")
     policies, scorers = _policies(chapter, section), _scorers(chapter, section)
@@ -276,7 +279,11 @@ def require_fit(chapter: str, preset: str, gpu: str | GPU, **overrides) -> Chapt
 
 def check_before_load(cfg) -> None:
     """On a CUDA device, refuse the chapter of ``cfg`` (an experiment's Config) if its plan at the
-    config's values does not fit this GPU; a no-op on CPU and for the smoke/cpu presets."""
+    config's values does not fit this GPU; a no-op on CPU and for the smoke/cpu presets.
+
+    Chapters: compression_prediction, mass_distribution (and, through :class:`elastic.lab.Lab`,
+    every alignment chapter).
+    """
     import torch
 
     if cfg.preset not in ("colab", "paper") or not torch.cuda.is_available():

@@ -54,6 +54,7 @@ import time
 from pathlib import Path
 
 from elastic import config as presets
+from elastic import experiments
 from elastic.errors import ElasticError
 
 #: The default factor by which each preset's sizes are divided (chosen so that colab finishes in under 30
@@ -111,11 +112,11 @@ def overrides(chapter: str, settings: Settings, cache: Path) -> dict:
     """The config values that differ from the preset in this rehearsal (see the module docstring)."""
     cls = _config_class(chapter)
     fields = presets.field_names(cls)
-    section = presets.preset_section(chapter, settings.preset)
-    smoke = presets.preset_section(chapter, "smoke") if chapter in presets.experiment_sections("smoke") else {}
+    section = presets.preset_section(chapter, settings.preset, cls)
+    smoke = presets.preset_section(chapter, "smoke", cls) if chapter in presets.experiment_sections("smoke") else {}
     out = _first_entries(section) if settings.smoke else {}
     if settings.smoke and not _hubbed(section, out):  # nothing of the hub: the smoke preset's own run
-        out = {k: v for k, v in presets.load(chapter, "smoke").asdict().items() if k != "preset"}
+        out = {k: v for k, v in experiments.load_config(chapter, "smoke").asdict().items() if k != "preset"}
     else:
         if settings.smoke and "n_slices" in fields:
             out["n_slices"] = 2
@@ -179,8 +180,6 @@ def _default(cls, name):
 
 
 def _config_class(chapter: str):
-    from elastic import experiments
-
     return experiments.config_class(chapter)
 
 
@@ -201,7 +200,7 @@ def ids(preset: str) -> dict[str, list[str]]:
     names = {"imdb": data.IMDB, "beavertails": data.BEAVERTAILS, "safe_rlhf": data.SAFE_RLHF, "alpaca": data.ALPACA,
              "truthfulqa": data.TRUTHFULQA}
     for chapter in presets.experiment_sections(preset):
-        section = presets.preset_section(chapter, preset)
+        section = presets.preset_section(chapter, preset, shared=chapter in plan.FINE_TUNING)
         for spec in plan._policies(chapter, section):
             if spec in catalog.MODELS:
                 found["models"].append(spec)
@@ -237,7 +236,7 @@ def _loaded_after_conversion(repo_id: str, load) -> dict:
 def resolve(preset: str, sentiment_model: str) -> dict:
     """Step 2: every id through the library's loaders (see the module docstring)."""
     from elastic import data, models, released, score
-    from elastic.experiments._alignment import LORA_TARGETS
+    from elastic.lab import LORA_TARGETS
 
     report = {}
     found = ids(preset)
@@ -282,7 +281,7 @@ def settings_check(preset: str, work: Path, root: Path, *, launch: bool = True) 
     import torch
 
     from elastic import models, train
-    from elastic.experiments._alignment import LORA_TARGETS
+    from elastic.lab import LORA_TARGETS
 
     spec = ids(preset)["models"][0]
     shared = presets.trainer_args(preset)
@@ -333,12 +332,12 @@ def accelerate_configs(root: Path, work: Path) -> dict:
 def run_chapter(chapter: str, settings: Settings, values: dict, root: Path, notebooks: Path | None) -> dict:
     """One chapter at ``values``: its notebook with papermill (``notebooks``: where the executed
     copies go) or, with ``notebooks=None``, its experiment in this process."""
-    from elastic import experiments, results
+    from elastic import results
 
     start = time.perf_counter()
     if notebooks is None:
-        cfg = presets.load(chapter, settings.preset, **values)
-        with results.redirect(settings.preset, presets.overrides_of(chapter, cfg)):
+        cfg = experiments.load_config(chapter, settings.preset, **values)
+        with results.redirect(settings.preset, experiments.overrides_of(chapter, cfg)):
             experiments.module(chapter).run(cfg)
             target = results.path(experiments.results_name(chapter), settings.preset)
         images = None
@@ -346,10 +345,10 @@ def run_chapter(chapter: str, settings: Settings, values: dict, root: Path, note
         import jupytext
         import papermill
 
-        from elastic import book
+        from elastic import chapters
 
         source = notebooks / f"{chapter}.input.ipynb"
-        notebook = jupytext.read(book.source_path(root, chapter))
+        notebook = jupytext.read(chapters.source_path(root, chapter))
         jupytext.write(notebook, source)
         executed = notebooks / f"{chapter}.ipynb"
         # as book.execute: MPLBACKEND (Agg, as scripts set it) would replace the kernel's inline
@@ -357,13 +356,13 @@ def run_chapter(chapter: str, settings: Settings, values: dict, root: Path, note
         backend = os.environ.pop("MPLBACKEND", None)
         try:
             papermill.execute_notebook(str(source), str(executed), parameters={"preset": settings.preset, **values},
-                                       kernel_name=book.KERNEL, language="python", cwd=str(root), progress_bar=False)
+                                       kernel_name=chapters.KERNEL, language="python", cwd=str(root), progress_bar=False)
         finally:
             if backend is not None:
                 os.environ["MPLBACKEND"] = backend
         source.unlink()
-        cfg = presets.load(chapter, settings.preset, **values)
-        target = results.run_dir(settings.preset, presets.overrides_of(chapter, cfg)) / \
+        cfg = experiments.load_config(chapter, settings.preset, **values)
+        target = results.run_dir(settings.preset, experiments.overrides_of(chapter, cfg)) / \
             f"{experiments.results_name(chapter)}.json"
         images = figures(executed)
         if not images and any("glue_figure(" in c.source for c in notebook.cells):
@@ -416,7 +415,7 @@ def rehearse(preset: str, factor: int | None = None, *, gpu: str = "a100", smoke
     # results under ``out``, with the rehearsal in their provenance, here and in the kernels
     marks = mirror.environ(ELASTIC_RESULTS=str(out), ELASTIC_REHEARSAL=json.dumps(dataclasses.asdict(settings)))
     with mirror.offline(hub), mirror.no_network(refused), marks:
-        sentiment = presets.preset_section("rebound", preset).get("sentiment_model", "vader")
+        sentiment = presets.preset_section("rebound", preset, shared=True).get("sentiment_model", "vader")
         t = time.perf_counter()
         report["ids"] = resolve(preset, sentiment)
         report["ids_seconds"] = round(time.perf_counter() - t, 1)

@@ -14,10 +14,11 @@ an import of a module of a higher layer is an *upward arrow*.
    included), the lifecycle's measurements and stages, the alignment experiments' tasks, lab and
    rebound grid, the GPU plan and the released checkpoints;
 4. experiments: one computation per chapter and the registry that loads their configs;
-5. presentation: figures, exercise checkers and their answer key, what a notebook calls;
+5. presentation: figures, exercise checkers and their answer key, the Colab cell, what a notebook
+   calls;
 6. the book: chapters' bookkeeping, back-matter tables, coursework and grading, executing and
-   building;
-7. entry points: the command line.
+   building, rehearsing the GPU presets;
+7. entry points: the command line and the scripts it starts in other processes.
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ LAYERS = {
     "concepts": ("coding", "arithmetic", "prediction", "springs", "theory", "train", "score", "margin",
                  "measure", "stages", "tasks", "lab", "rebound_grid", "plan", "convert", "released"),
     "experiments": ("experiments",),
-    "presentation": ("plots", "checkers", "answer_key", "exercises", "notebook"),
-    "book": ("chapters", "report", "coursework", "grading", "book"),
-    "entry points": ("cli", "__main__", "__init__"),
+    "presentation": ("plots", "checkers", "answer_key", "exercises", "colab", "notebook"),
+    "book": ("chapters", "report", "coursework", "grading", "book", "rehearse"),
+    "entry points": ("cli", "__main__", "_accelerate_probe", "__init__"),
 }
 
 

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from elastic import cli, experiments, plan
+from elastic import cli, config, experiments, plan
 from elastic.errors import ElasticError
 
 
@@ -87,7 +87,7 @@ def test_lm_chapters_are_refused_before_any_load(monkeypatch, chapter):
     monkeypatch.setattr(torch.cuda, "get_device_properties", lambda i: SimpleNamespace(name="Tesla T4", total_memory=15 * plan.GIB))
     monkeypatch.setattr(models, "load_model", lambda *a, **k: pytest.fail("a model was loaded"))
     with pytest.raises(ElasticError, match=rf"{chapter} needs 3\d\.\d GiB .* Tesla T4 has 15\.0 GiB"):
-        experiments.module(chapter).run(config.load(chapter, "paper"))
+        experiments.module(chapter).run(experiments.load_config(chapter, "paper"))
 
 
 def test_detect_plans_a_card_with_its_own_memory():
@@ -148,3 +148,8 @@ def test_dtype_and_trainer_settings_follow_the_gpu_class(monkeypatch, gpu):
     assert {torch.bfloat16: "bf16", torch.float32: "fp32"}[dtype] == plan.GPUS[gpu].dtype
     args = train.default_args("cuda")
     assert args["bf16"] is plan.GPUS[gpu].bf16 and args["gradient_checkpointing"] and not args["use_cpu"]
+
+
+def test_the_fine_tuning_chapters_are_those_whose_config_has_trainer_fields():
+    trainers = [n for n in experiments.names() if issubclass(experiments.config_class(n), config.TrainerFields)]
+    assert sorted(plan.FINE_TUNING) == sorted(trainers)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from elastic import config, rehearse, results
+from elastic import config, experiments, rehearse, results
 from elastic.data import catalog, mirror
 
 
@@ -31,9 +31,9 @@ def test_colab_rehearsal_values(tmp_path):
     smoke = rehearse.overrides("scaling", rehearse.Settings("paper", 64, smoke=True), tmp_path)
     assert smoke["size_models"] == ["Qwen/Qwen1.5-0.5B"] and smoke["volume_labels"] == ["0.1T"]
     # a chapter that names no hub id runs the smoke preset's own config in a smoke rehearsal
-    cfg = config.load("mass_distribution", "colab",
+    cfg = experiments.load_config("mass_distribution", "colab",
                       **rehearse.overrides("mass_distribution", rehearse.Settings("colab", 16, smoke=True), tmp_path))
-    assert cfg.asdict() == {**config.load("mass_distribution", "smoke").asdict(), "preset": "colab"}
+    assert cfg.asdict() == {**experiments.load_config("mass_distribution", "smoke").asdict(), "preset": "colab"}
 
 
 def test_every_preset_id_is_in_the_catalog():
