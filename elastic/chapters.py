@@ -142,7 +142,7 @@ def cache_key(root: Path, name: str, preset: str, parameters: dict | None = None
 
 #: Modules (and objects) that a chapter's code list leaves out: its plumbing, not its science.
 PLUMBING = ("elastic.config", "elastic.results", "elastic.errors", "elastic.prose", "elastic.cache",
-            "elastic.exercises", "elastic.notebook", "elastic.experiments", "elastic.plots.style")
+            "elastic.exercises", "elastic.notebook", "elastic.experiments", "elastic.progress", "elastic.plots.style")
 
 
 def functions_used(root: Path, name: str) -> list[str]:
