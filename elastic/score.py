@@ -346,7 +346,10 @@ def _position_sums(model_a, model_b, tokenizer, texts, prompts, batch_size) -> t
 def distances(model_a, model_b, tokenizer, texts: Sequence[str], *, prompts: Sequence[str] | None = None,
               batch_size: int = 8) -> dict:
     """``{"ce": H(p_a, p_b), "kl": KL(p_a || p_b)}`` from one forward pass of each model (see
-    :func:`cross_entropy` and :func:`kl`)."""
+    :func:`cross_entropy` and :func:`kl`).
+
+    Chapters: resistance. Paper: §4.1, Table 1.
+    """
     ce, divergence, count = _position_sums(model_a, model_b, tokenizer, texts, prompts, batch_size)
     return {"ce": ce / count, "kl": divergence / count}
 
