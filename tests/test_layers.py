@@ -7,7 +7,7 @@ by layer, then the cycles and the upward arrows, if any.
 The layers, from the bottom. A module may import modules of its own layer or of any layer below;
 an import of a module of a higher layer is an *upward arrow*.
 
-1. foundation: errors, progress bars, statistics (powered verdicts included) and their words, the
+1. foundation: errors, progress bars, statistics (powered verdicts and the pre-registered claims included) and their words, the
    results store, the cache, presets and config types;
 2. data and models: datasets, sources with known distributions, token trees, model loading;
 3. concepts: coding, prediction, springs, the theory, training, scoring (the likelihood margin
@@ -30,7 +30,7 @@ from pathlib import Path
 LIBRARY = Path(__file__).resolve().parents[1] / "elastic"
 
 LAYERS = {
-    "foundation": ("errors", "progress", "stats", "power", "prose", "results", "cache", "config"),
+    "foundation": ("errors", "progress", "stats", "power", "claims", "prose", "results", "cache", "config"),
     "data and models": ("data", "sources", "tokentree", "models"),
     "concepts": ("coding", "arithmetic", "prediction", "springs", "theory", "train", "score", "margin",
                  "measure", "stages", "tasks", "lab", "rebound_grid", "plan", "convert", "released"),
