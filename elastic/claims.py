@@ -53,6 +53,9 @@ class Claim:
 MARGIN = ("likelihood margin on fixed held-out pairs (nats/token): noise-free given a model, so "
           "its only noise is the draw of pairs and seeds")
 
+LIFECYCLE_MARGIN = ("likelihood margin on fixed held-out sequences of P+ and P- (bits/token, paired by "
+                    "index): exact given a model, so its only noise is the draw of seeds and sequences")
+
 CLAIMS: dict[str, Claim] = {c.name: c for c in (
     Claim("resistance", "§4.1, Table 1: inverse alignment (a later slice trained on an earlier "
           "slice's responses) is easier than forward alignment", "resistance",
@@ -97,6 +100,38 @@ CLAIMS: dict[str, Claim] = {c.name: c for c in (
           "farther it started)",
           "exact KL to θ0 over the next-token distributions on the held-out texts (Table 3's "
           "quantity, without its threshold ε, which a finite grid may never cross)", unit="log-ratio"),
+    # The lifecycle (beyond the paper): small transformers pre-trained from scratch on a source whose
+    # probabilities are known exactly. Its controlled models carry the size and volume trends that
+    # released models are too slow to carry on a CPU (issue #12, item 5).
+    Claim("lifecycle_rebound", "§4.2, Fig. 4, on models whose pre-training we control: the more "
+          "positive data a model was aligned with, the more it loses to the first negative data",
+          "lifecycle", "drop of the margin over the first perturbation checkpoint after the largest "
+          "alignment size minus the same drop after the smallest, main model and volume",
+          "the alignment gain of the largest alignment size (its margin minus the pre-trained model's)",
+          LIFECYCLE_MARGIN, unit="bits/token"),
+    Claim("lifecycle_rebound_size", "§4.3, Fig. 5, on controlled models: rebound grows with model size",
+          "lifecycle", "least-squares slope of each model size's rebound statistic on log10(parameters), "
+          "at the largest pre-training volume",
+          "the mean alignment gain over the sizes per decade of their span", LIFECYCLE_MARGIN,
+          unit="bits/token per decade"),
+    Claim("lifecycle_rebound_volume", "§4.3, Figs. 6 and 10, on controlled models: rebound grows with "
+          "the pre-training volume", "lifecycle",
+          "least-squares slope of the largest model's rebound statistic on log10(pre-training sequences)",
+          "the mean alignment gain over the volumes per decade of their span", LIFECYCLE_MARGIN,
+          unit="bits/token per decade"),
+    Claim("lifecycle_resistance", "§4.1, Table 1, on controlled models: inverse alignment (a later "
+          "slice trained on an earlier slice's samples) is easier than forward alignment",
+          "lifecycle", "KL(target slice || trained) on the target's samples after forward alignment "
+          "minus after inverse alignment, mean over slice pairs", "the mean of the two residual KLs",
+          "KL estimated on the target slice's own samples with both models' exact likelihoods (a "
+          "paired estimator: the target's entropy, which differs between slices, cancels)",
+          unit="nats/token"),
+    Claim("lifecycle_elasticity", "Thm 3.2 (elasticity), measured: the ratio of the changes of the "
+          "compression rates on the alignment and pre-training data grows like k = |D1|/|D2|",
+          "lifecycle", "least-squares slope of log10 |Δγ2/Δγ1| on log10 k over the largest model's "
+          "aligned models (first perturbation checkpoint)", "1, the slope of the theorem's Θ(k)",
+          "compression rates on fixed held-out samples, exact likelihoods (no sampling)",
+          unit="decades per decade"),
 )}
 
 
