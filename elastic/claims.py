@@ -13,7 +13,7 @@ so a Student-t interval over the seeds holds seed and pair noise together. The v
   of at most :data:`MDE_BAR` of that scale.
 
 The statistics read the stored panels (per seed, per held-out pair) of the experiments; their
-inputs are described in :mod:`elastic.experiments._grid`. Units: the likelihood margin
+inputs are described in :mod:`elastic.rebound_grid`. Units: the likelihood margin
 (:mod:`elastic.margin`) is in nats per token; KL in nats per token; slopes per decade.
 """
 
@@ -185,7 +185,7 @@ def describe(verdict: dict, *, words: bool = True) -> str:
 
 
 # --- statistics on the stored panels ----------------------------------------------------------------
-# A *panel* is one grid of one base model (see elastic.experiments._grid): ``first_sizes`` (a_1 <
+# A *panel* is one grid of one base model (see elastic.rebound_grid): ``first_sizes`` (a_1 <
 # ... < a_A), ``second_sizes`` (b_1 < ... < b_B), ``sign`` (+1, or -1 when the first stage is
 # negative), and per seed ``base`` (θ0's margin per pair) and ``cells[i][j]`` (the margin per pair
 # of θ0 after a_i first-stage samples and then b_j second-stage samples, b_0 = 0).

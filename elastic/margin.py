@@ -35,9 +35,15 @@ from elastic.data.records import Pair, Record
 from elastic.errors import ElasticError
 
 
+#: Added to the seed of a hub draw of held-out pairs: a local copy holding one table serves both
+#: the training split and the test split, and the same seed would draw the same rows for both.
+HELD_OUT_SEED = 7919
+
+
 def pairs(dataset: str, n: int, seed: int, source: str | None = None) -> list[Pair]:
     """``n`` held-out pairs of a two-sided dataset (``reviews``, ``dialogues``, ``imdb``,
-    ``beavertails``/``safe_rlhf``), drawn apart from its training records."""
+    ``beavertails``/``safe_rlhf``), drawn apart from its training records: the generators' pairs
+    come from streams of their own, the hub's from the test split with a seed of their own."""
     hub = {"source": source} if source else {}
     if dataset == "reviews":
         return data.review_pairs(n, seed)
@@ -45,34 +51,37 @@ def pairs(dataset: str, n: int, seed: int, source: str | None = None) -> list[Pa
         return data.dialogue_pairs(n, seed)
     if dataset in ("beavertails", "safe_rlhf"):
         # BeaverTails has one response per prompt; its paired release is PKU-SafeRLHF
-        return data.safe_rlhf_pairs(n, seed, **({} if dataset == "beavertails" else hub))
+        return data.safe_rlhf_pairs(n, seed + HELD_OUT_SEED, **({} if dataset == "beavertails" else hub))
     if dataset == "imdb":
-        sides = [data.prompt_records(data.imdb(n, side, seed, split="test", **hub), side, seed=seed)
+        sides = [data.prompt_records(data.imdb(n, side, seed + HELD_OUT_SEED, split="test", **hub), side, seed=seed)
                  for side in ("positive", "negative")]
         return [Pair(p, q) for p, q in zip(*sides)]
     raise ElasticError(f"no held-out pairs for dataset {dataset!r}; valid: reviews, dialogues, imdb, beavertails, safe_rlhf")
 
 
-def _encode(tokenizer, record: Record) -> tuple[list[int], int]:
+def _encode(tokenizer, record: Record, max_tokens: int | None = None) -> tuple[list[int], int]:
     """Token ids of ``prompt`` then ``response`` (each tokenized on its own, so the scored tokens
-    are exactly the response's) and the index of the first response token."""
+    are exactly the response's; at most ``max_tokens`` of them) and the index of the first
+    response token."""
     prompt = tokenizer(record.prompt)["input_ids"]
-    response = tokenizer(record.response, add_special_tokens=False)["input_ids"]
+    response = tokenizer(record.response, add_special_tokens=False)["input_ids"][:max_tokens]
     if not response:
         raise ElasticError(f"empty response after prompt {record.prompt[:40]!r}: every held-out text needs one")
     return prompt + response, len(prompt)
 
 
 @torch.no_grad()
-def response_log_likelihoods(model, tokenizer, records: Sequence[Record], *, batch_size: int = 16) -> np.ndarray:
+def response_log_likelihoods(model, tokenizer, records: Sequence[Record], *, batch_size: int = 16,
+                             max_tokens: int | None = None) -> np.ndarray:
     """Mean per-token log-likelihood (nats) of each record's response given its prompt,
-    ``(1/|y|) log p(y | x)``, one forward pass per batch. Records are batched by length (right
-    padding, masked), so the result does not depend on ``batch_size``."""
+    ``(1/|y|) log p(y | x)``, over the response's first ``max_tokens`` tokens (all: None), one
+    forward pass per batch. Records are batched by length (right padding, masked), so the result
+    does not depend on ``batch_size``."""
     if not records:
         raise ElasticError("no held-out texts to score: pass at least one record")
     if batch_size < 1:
         raise ElasticError(f"batch_size={batch_size} must be >= 1")
-    encoded = [_encode(tokenizer, r) for r in records]
+    encoded = [_encode(tokenizer, r, max_tokens) for r in records]
     order = np.argsort([len(ids) for ids, _ in encoded], kind="stable")
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     device = next(model.parameters()).device
@@ -105,11 +114,13 @@ def response_log_likelihoods(model, tokenizer, records: Sequence[Record], *, bat
     return out
 
 
-def likelihood_margin(model, tokenizer, held_out: Sequence[Pair], *, batch_size: int = 16) -> np.ndarray:
+def likelihood_margin(model, tokenizer, held_out: Sequence[Pair], *, batch_size: int = 16,
+                      max_tokens: int | None = None) -> np.ndarray:
     """The margin ``m_θ`` of each pair (see the module docstring): mean per-token log-likelihood of
-    the aligned continuation minus that of the opposite one, in nats per token."""
+    the aligned continuation minus that of the opposite one, in nats per token, each over its
+    first ``max_tokens`` tokens (a shorter held-out text costs less to score)."""
     if not held_out:
         raise ElasticError("no held-out pairs to score: pass at least one pair")
     records = [p.positive for p in held_out] + [p.negative for p in held_out]
-    both = response_log_likelihoods(model, tokenizer, records, batch_size=batch_size)
+    both = response_log_likelihoods(model, tokenizer, records, batch_size=batch_size, max_tokens=max_tokens)
     return both[:len(held_out)] - both[len(held_out):]

@@ -1,20 +1,51 @@
 """The rebound protocol of §4.2, §4.3 and Appendix C (Ji et al., ACL 2025): a first fine-tuning
 stage on one side of a dataset at several amounts, then a second stage on the other side at several
-amounts, every model scored on the same held-out prompts, and the verdict on the curves.
+amounts, every model scored on the same held-out data, and the verdict on the curves.
+
+Two designs of the same grid live here:
+
+* :class:`SeededGrid`, the powered design the rebound and ablations chapters judge the paper's
+  claims with (issue #12). Stages are shared, which is what makes several seeds affordable on a CPU:
+
+  - **one first pass per seed**: one epoch of SFT at a constant learning rate over the seed's
+    first-side records, with the model kept after the first a_i samples (a *slice*;
+    :func:`elastic.train.sft` with ``n_slices`` as sample counts). With a constant rate a slice is
+    exactly a 1-epoch run on a nested random subset of the data, so the A first amounts cost one
+    run, not A;
+  - **one second pass per first-stage model**: fresh adapters, one pass over the seed's
+    second-side records (SFT, or DPO with the second side chosen and the first rejected), kept
+    after each b_j.
+
+  A *seed* s fixes the draw of the training records (and so their order), the trainer's data
+  order and the adapters' initialisation, and the seed's own held-out pairs
+  (:func:`elastic.margin.pairs`), so the per-seed statistics of :mod:`elastic.claims` are
+  independent draws. θ0 is shared by all seeds. Every model is scored by its likelihood margin on
+  the seed's pairs (:mod:`elastic.margin`), the primary metric; the paper's generate-and-score
+  metric (the secondary one) is computed for the first seed only, when asked, so that the book can
+  still be set beside the paper's figures. Every run and score is cached (:class:`elastic.lab.Store`),
+  so a killed grid resumes and chapters with the same θ0, data and trainer fields share stages.
+
+* :class:`Rebound`, the paper's design (one model per amount, one seed, generate-and-score on
+  held-out prompts), which the scaling chapter still runs.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 
-from elastic import score, train
+from elastic import margin, score, train
 from elastic.cache import source_key
+from elastic.errors import ElasticError
 from elastic.lab import AlignmentConfig, Lab
 from elastic.progress import stage
 from elastic.stats import spearman, standard_error
 from elastic.tasks import SENTIMENT_METRICS, SIGNS, records, task_of
+
+#: Bump when what a seeded grid cell stores or how it is computed changes, so old cells are not reused.
+GRID_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -195,3 +226,244 @@ def rebound_verdict(curves: list[dict], sign: int) -> dict:
         "fast_then_slow": bool(early > max(late, 0)) if len(sizes) > 2 else None,
         "rebound_strength": float(np.mean(drops)),
     }
+
+
+# --- the powered design ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class GridConfig(AlignmentConfig):
+    """The fields of a :class:`SeededGrid` beside :class:`~elastic.lab.AlignmentConfig`'s (whose
+    ``seed`` fixes θ0 and what every seed shares).
+
+    Chapters: rebound, ablations.
+    """
+
+    seeds: tuple[int, ...] = (0, 1, 2)  #: training seeds: data draw and order, adapter init, held-out pairs
+    n_pairs: int = 16                   #: held-out pairs per seed, scored by the likelihood margin
+    #: scored tokens of each held-out continuation (0: all): enough to reach its first sentiment
+    #: words, and a shorter text costs less to score (a byte-level tiny model needs more)
+    margin_tokens: int = 0
+    eval_batch_size: int = 32           #: texts per forward pass when scoring margins
+
+    def __post_init__(self):
+        super().__post_init__()
+        if len(self.seeds) < 2 or len(set(self.seeds)) != len(self.seeds):
+            raise ElasticError(f"seeds={list(self.seeds)}: give at least 2 distinct seeds (an interval needs them)")
+        if self.n_pairs < 2:
+            raise ElasticError(f"n_pairs={self.n_pairs}: give at least 2 held-out pairs per seed")
+        if self.num_train_epochs != 1:
+            # a slice after n samples is the run on those n samples only within the first epoch
+            raise ElasticError(f"num_train_epochs={self.num_train_epochs}: a seeded grid trains one epoch "
+                               "per stage (its slices are its amounts); set num_train_epochs: 1")
+
+
+def check_sizes(cfg: GridConfig, grid: Grid) -> None:
+    """The amounts of a grid are increasing, and each a whole number of optimizer steps (a slice
+    is kept after a step).
+
+    Chapters: rebound, ablations.
+    """
+    batch = cfg.per_device_train_batch_size * cfg.gradient_accumulation_steps
+    for name, sizes in (("first_sizes", grid.first_sizes), ("second_sizes", grid.second_sizes)):
+        if not sizes or list(sizes) != sorted(set(sizes)) or sizes[0] < 1:
+            raise ElasticError(f"{name}={list(sizes)} must be increasing positive amounts, e.g. [4, 16, 128]")
+        uneven = [n for n in sizes if n % batch]
+        if uneven:
+            raise ElasticError(f"{name}={list(sizes)}: {uneven} are not whole optimizer steps of {batch} samples; "
+                               "give multiples of per_device_train_batch_size x gradient_accumulation_steps")
+
+
+class SeededGrid:
+    """One :class:`Grid` of one θ0 (a :class:`~elastic.lab.Lab`) over the config's seeds, at the
+    powered design of the module docstring: :meth:`panel` trains what is not cached and returns
+    every score. ``kl``: also KL(θ || θ0) of the grid's four corners (claim ``kl_table``);
+    ``secondary``: also the paper's generate-and-score metric for the first seed.
+
+    Chapters: rebound, ablations. Paper: §4.2, App. C.
+    """
+
+    def __init__(self, lab: Lab, grid: Grid, *, kl: bool = False, secondary: bool = False, progress=None):
+        check_sizes(lab.cfg, grid)
+        self.lab, self.grid, self.kl, self.secondary, self.progress = lab, grid, kl, secondary, progress
+        self.cfg: GridConfig = lab.cfg
+        self.task = task_of(grid.dataset)
+
+    def _key(self, *parts) -> list:
+        g = self.grid
+        return [GRID_VERSION, self.lab.key(), g.dataset, g.sides[0], list(g.first_sizes), *parts]
+
+    def _second_key(self, seed: int, i: int, *parts) -> list:
+        g = self.grid
+        return self._key("second", seed, i, g.method, list(g.second_sizes), *parts)
+
+    # --- runs -----------------------------------------------------------------------------------------
+
+    def _first_run(self, seed: int):
+        """The first pass of ``seed``: its run directory, trained if not cached."""
+        g, lab = self.grid, self.lab
+        first = g.sides[0]
+        out = lab.store.run_dir(self._key("first", seed))
+        texts = [r.text for r in records(g.dataset, first, max(g.first_sizes), seed, self.cfg.source)]
+        _seed_everything(seed)
+        stage(f"seed {seed}: SFT on {len(texts)} {first} texts")
+        train.sft(lab.trainable(lab.base), lab.tokenizer, texts, output_dir=out, args=lab._args(seed=seed),
+                  n_slices=list(g.first_sizes))
+        return out
+
+    def _second_run(self, seed: int, i: int, parent, examples):
+        """The second pass of ``seed`` from first-stage model ``i``: its run directory. ``examples()``
+        are the seed's second-side records tokenized once, shared by the passes of every first model."""
+        g, cfg, lab = self.grid, self.cfg, self.lab
+        first, second = g.sides
+        out = lab.store.run_dir(self._second_key(seed, i))
+        n = max(g.second_sizes)
+        _seed_everything(seed)
+        model = lab.trainable(parent)
+        stage(f"seed {seed}: {g.method.upper()} on {n} {second} after {g.first_sizes[i]} {first}")
+        if g.method == "sft":
+            train.sft(model, lab.tokenizer, examples(), output_dir=out, args=lab._args(seed=seed),
+                      n_slices=list(g.second_sizes))
+        else:
+            # DPO towards the second side over the first, paired record by record on the chosen
+            # record's prompt: the inverse alignment of Appendix C
+            chosen = records(g.dataset, second, n, seed, cfg.source)
+            rejected = records(g.dataset, first, n, seed, cfg.source)
+            train.dpo(model, lab.tokenizer, [r.prompt for r in chosen], [r.response for r in chosen],
+                      [r.response for r in rejected], output_dir=out,
+                      args=lab._args(seed=seed, beta=cfg.dpo_beta), n_slices=list(g.second_sizes))
+        return out
+
+    # --- one seed -------------------------------------------------------------------------------------
+
+    def _seed(self, seed: int) -> dict:
+        g, cfg, lab = self.grid, self.cfg, self.lab
+        pairs = margin.pairs(g.dataset, cfg.n_pairs, seed, cfg.source)
+        spec = [g.dataset, cfg.n_pairs, seed, cfg.margin_tokens, source_key(cfg.source)]
+
+        def scored(model_key, load) -> list[float]:
+            def compute():
+                stage(f"seed {seed}: likelihood margins")
+                return margin.likelihood_margin(load(), lab.tokenizer, pairs, batch_size=cfg.eval_batch_size,
+                                                max_tokens=cfg.margin_tokens or None).tolist()
+            value = lab.store.cell("margin", [GRID_VERSION, model_key, spec], compute)
+            if self.progress:
+                self.progress.update()
+            return value
+
+        first_run = functools.cache(lambda: self._first_run(seed))
+        first_model = functools.cache(lambda i: lab.load_slice(lab.base, train.slice_dirs(first_run())[i]))
+        examples = functools.cache(lambda: train.Examples.of(
+            lab.tokenizer, [r.text for r in records(g.dataset, g.sides[1], max(g.second_sizes), seed, cfg.source)]))
+        second_run = functools.cache(lambda i: self._second_run(seed, i, first_model(i), examples))
+
+        def model(i: int, j: int):
+            """The cell (a_i, b_j), b_0 = 0 being the first-stage model itself."""
+            return first_model(i) if j == 0 else lab.load_slice(first_model(i), train.slice_dirs(second_run(i))[j - 1])
+
+        def key(i: int, j: int) -> list:
+            return self._key("first", seed, i) if j == 0 else self._second_key(seed, i, j)
+
+        shape = range(len(g.first_sizes)), range(1 + len(g.second_sizes))
+        out = {"seed": seed, "base": scored([lab.key(), "base"], lambda: lab.base),
+               "cells": [[scored(key(i, j), lambda i=i, j=j: model(i, j)) for j in shape[1]] for i in shape[0]]}
+        if self.kl:
+            out["kl"] = self._kl(seed, pairs, model, key)
+        if self.secondary and seed == cfg.seeds[0]:
+            out["secondary"] = self._secondary(seed, pairs, model, key, shape)
+        return out
+
+    def _kl(self, seed, pairs, model, key) -> dict:
+        """KL(θ || θ0) in nats per token on the seed's held-out texts (both sides, response tokens)
+        at the grid's four corners (claim ``kl_table``); θ0 runs once on them
+        (:class:`elastic.score.Reference`), and only if a corner is not cached."""
+        lab = self.lab
+        texts = [r.text for p in pairs for r in (p.positive, p.negative)]
+        prompts = [r.prompt for p in pairs for r in (p.positive, p.negative)]
+        reference = functools.cache(lambda: score.Reference(lab.base, lab.tokenizer, texts, prompts=prompts))
+        last_i, last_j = len(self.grid.first_sizes) - 1, len(self.grid.second_sizes)
+        corners = {"first_start": (0, 0), "last_start": (last_i, 0), "first_end": (0, last_j), "last_end": (last_i, last_j)}
+        out = {}
+        for name, (i, j) in corners.items():
+            def compute(i=i, j=j):
+                stage(f"seed {seed}: KL to θ0")
+                return score.kl(model(i, j), reference(), lab.tokenizer, texts, prompts=prompts)
+            out[name] = lab.store.cell("kl", [GRID_VERSION, key(i, j), self.cfg.n_pairs, source_key(self.cfg.source)],
+                                       compute)
+        return out
+
+    def _secondary(self, seed, pairs, model, key, shape) -> dict:
+        """The paper's metric on the prompts of the first ``n_eval`` pairs: each model's sampled
+        continuations, scored per prompt (sentiment or cost, :mod:`elastic.score`)."""
+        cfg, lab = self.cfg, self.lab
+        prompts = [p.positive.prompt for p in pairs[:cfg.n_eval]]
+        scorer = cfg.sentiment_model if self.task == "sentiment" else cfg.cost_model
+        field = SENTIMENT_METRICS[cfg.sentiment_metric] if self.task == "sentiment" else "metric"
+
+        def evaluate(model_key, load) -> list[float]:
+            def compute():
+                responses = lab.respond(load(), prompts)
+                stage("scoring")
+                if self.task == "sentiment":
+                    values = score.sentiment([p + r for p, r in zip(prompts, responses)], model=scorer)
+                    return (score.positive(values) if field == "metric" else np.asarray(values)).astype(float).tolist()
+                return np.asarray(score.safety_cost(prompts, responses, model=scorer), dtype=float).tolist()
+            return lab.store.cell("secondary", [GRID_VERSION, model_key, prompts, cfg.max_new_tokens,
+                                                source_key(scorer), field], compute)
+
+        return {"metric_name": cfg.sentiment_metric if self.task == "sentiment" else "mean cost",
+                "sign": SIGNS[self.task] * (-1 if self.grid.reverse else 1), "prompts": prompts,
+                "base": evaluate([lab.key(), "base"], lambda: lab.base),
+                "cells": [[evaluate(key(i, j), lambda i=i, j=j: model(i, j)) for j in shape[1]] for i in shape[0]]}
+
+    # --- the panel ------------------------------------------------------------------------------------
+
+    def panel(self) -> dict:
+        """Every seed's scores in the panel layout of :mod:`elastic.claims`, and the seed means the
+        figures draw (the verdicts are computed from the per-seed values by :mod:`elastic.claims`)."""
+        g = self.grid
+        seeds = [self._seed(s) for s in self.cfg.seeds]
+        out = {"model": self.lab.spec, "dataset": g.dataset, "task": self.task, "method": g.method,
+               "reverse": g.reverse, "first_side": g.sides[0], "sign": -1 if g.reverse else 1,
+               "first_sizes": list(g.first_sizes), "second_sizes": list(g.second_sizes), "n_pairs": self.cfg.n_pairs,
+               "seeds": [{k: s[k] for k in ("seed", "base", "cells")} for s in seeds]}
+        if self.kl:
+            out["kl"] = [{"seed": s["seed"], **s["kl"]} for s in seeds]
+        if self.secondary:
+            out["secondary"] = seeds[0]["secondary"]
+        out["curves"] = curves(out)
+        return out
+
+
+def curves(panel: dict) -> dict:
+    """Seed means of the margin (each seed's mean over its pairs) and their standard errors over
+    the seeds: ``base`` and ``mean[i][j]`` / ``se[i][j]`` in the panel's cell layout, for the figures.
+
+    Chapters: rebound, ablations.
+    """
+    per_seed = np.array([[[np.mean(c) for c in row] for row in s["cells"]] for s in panel["seeds"]])
+    base = np.array([np.mean(s["base"]) for s in panel["seeds"]])
+    k = len(base)
+    return {"base": float(base.mean()), "base_se": float(base.std(ddof=1) / np.sqrt(k)),
+            "mean": per_seed.mean(0).tolist(), "se": (per_seed.std(0, ddof=1) / np.sqrt(k)).tolist()}
+
+
+def draw(cfg: GridConfig, grid: Grid) -> None:
+    """Every draw of data a seeded grid will make, for :func:`elastic.lab.preflight`: each seed's
+    training records of both stages and its held-out pairs.
+
+    Chapters: rebound, ablations.
+    """
+    check_sizes(cfg, grid)
+    first, second = grid.sides
+    for seed in cfg.seeds:
+        records(grid.dataset, first, max(grid.first_sizes), seed, cfg.source)
+        records(grid.dataset, second, max(grid.second_sizes), seed, cfg.source)
+        margin.pairs(grid.dataset, cfg.n_pairs, seed, cfg.source)
+
+
+def _seed_everything(seed: int) -> None:
+    """The adapters' initialisation draws from torch's global generator."""
+    import torch
+
+    torch.manual_seed(seed)

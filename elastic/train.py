@@ -161,12 +161,13 @@ def _common_prefix(a, b) -> int:
 
 
 def sft(model, tokenizer, texts: Sequence[str] | Sequence[dict] | Examples, *, output_dir: str | Path,
-        args: dict | None = None, n_slices: int = 0, resume: bool = True):
+        args: dict | None = None, n_slices: int | Sequence[int] = 0, resume: bool = True):
     """One run of supervised fine-tuning (the SFT of §4.1) on ``texts``; returns the trained model.
 
     ``texts`` are plain strings (loss on every token), ``{"prompt", "completion"}`` dicts (loss
     on the completion only, trl's default), or :class:`Examples` tokenized earlier. ``n_slices > 0``
-    saves θ1..θn at equal fractions of the run (see the module docstring). The model is trained in
+    saves θ1..θn at equal fractions of the run (see the module docstring); a list of sample counts
+    saves them after those samples (:func:`slice_steps`). The model is trained in
     place and returned; under DeepSpeed ZeRO-3 or FSDP its parameters stay sharded, so load the
     saved ``output_dir`` with :func:`elastic.models.load_model` instead.
 
@@ -188,7 +189,7 @@ def sft(model, tokenizer, texts: Sequence[str] | Sequence[dict] | Examples, *, o
 
 
 def dpo(model, tokenizer, prompts: Sequence[str], chosen: Sequence[str], rejected: Sequence[str], *,
-        output_dir: str | Path, args: dict | None = None, n_slices: int = 0, resume: bool = True,
+        output_dir: str | Path, args: dict | None = None, n_slices: int | Sequence[int] = 0, resume: bool = True,
         ref_model=None):
     """Direct preference optimization (Appendix C) of ``model`` towards ``chosen`` over ``rejected``.
 
@@ -215,8 +216,25 @@ def dpo(model, tokenizer, prompts: Sequence[str], chosen: Sequence[str], rejecte
                     resume=resume, ref_model=ref_model)
 
 
-def slice_steps(total_steps: int, n_slices: int) -> list[int]:
-    """Optimizer steps after which slices θ1..θn are saved: ``round(k·T/n)`` for k = 1..n."""
+def slice_steps(total_steps: int, n_slices: int | Sequence[int], samples_per_step: int = 1) -> list[int]:
+    """Optimizer steps after which slices θ1..θn are saved. An int ``n_slices`` = n: equal
+    fractions of the run, ``round(k·T/n)`` for k = 1..n. A list: slices after those numbers of
+    training samples (with a constant rate, a 1-epoch run's slice after n samples is the 1-epoch
+    run on its first n samples: the rebound grids of §4.2 share their runs so), each a whole
+    number of steps of ``samples_per_step`` samples."""
+    if not isinstance(n_slices, int):
+        counts = [int(c) for c in n_slices]
+        if not counts or counts != sorted(set(counts)) or counts[0] < 1:
+            raise ElasticError(f"slices at {counts} samples: give increasing positive sample counts")
+        uneven = [c for c in counts if c % samples_per_step]
+        if uneven:
+            raise ElasticError(f"slices at {uneven} samples are not whole optimizer steps of {samples_per_step} "
+                               "samples: give multiples of the batch (per_device_train_batch_size x accumulation)")
+        steps = [c // samples_per_step for c in counts]
+        if steps[-1] > total_steps:
+            raise ElasticError(f"a slice after {counts[-1]} samples is beyond the run's {total_steps} optimizer "
+                               "steps: give more training data or smaller sample counts")
+        return steps
     if n_slices > total_steps:
         raise ElasticError(
             f"n_slices={n_slices} is more than the run's {total_steps} optimizer steps: "
@@ -247,7 +265,7 @@ def _fields(kind: str, config_cls, args: dict | None, output_dir) -> tuple[dict,
     return fields, config
 
 
-def _start(kind: str, model, rows, fields: dict, n_slices: int, resume: bool) -> tuple[str, dict | None, str | None]:
+def _start(kind: str, model, rows, fields: dict, n_slices: int | Sequence[int], resume: bool) -> tuple[str, dict | None, str | None]:
     """``(fingerprint, record, checkpoint)`` of a run about to start in ``fields["output_dir"]``: the
     finished run's record if it is this run (and ``resume``), else the checkpoint to resume from.
     A different run found there (other model, data or args) is set aside with its trained weights."""
@@ -388,7 +406,8 @@ def _value(option):
     return getattr(option, "value", option)
 
 
-def _run_lean(model, tokenizer, examples: Examples, fields: dict, config, *, n_slices: int, resume: bool):
+def _run_lean(model, tokenizer, examples: Examples, fields: dict, config, *, n_slices: int | Sequence[int],
+              resume: bool):
     from transformers import get_scheduler
 
     _check_lean(fields, config)
@@ -406,7 +425,8 @@ def _run_lean(model, tokenizer, examples: Examples, fields: dict, config, *, n_s
     scheduler = get_scheduler(_value(config.lr_scheduler_type), optimizer,
                               num_warmup_steps=config.get_warmup_steps(len(steps)),
                               num_training_steps=len(steps), scheduler_specific_kwargs=config.lr_scheduler_kwargs)
-    slices = {s: k for k, s in enumerate(slice_steps(len(steps), n_slices), 1)} if n_slices else {}
+    per_step = config.per_device_train_batch_size * config.gradient_accumulation_steps
+    slices = {s: k for k, s in enumerate(slice_steps(len(steps), n_slices, per_step), 1)} if n_slices else {}
     saves = set(slices)
     if _value(config.save_strategy) == "steps":
         every = math.ceil(config.save_steps * len(steps)) if config.save_steps < 1 else int(config.save_steps)
@@ -491,7 +511,9 @@ def _run_trl(kind, trainer_cls, config, model, tokenizer, dataset, fields: dict,
         steps: dict[int, int] = {}
 
         def on_train_begin(self, args, state, control, **kwargs):
-            self.steps = {s: k for k, s in enumerate(slice_steps(state.max_steps, n_slices), 1)} if n_slices else {}
+            per_step = args.per_device_train_batch_size * args.gradient_accumulation_steps * args.world_size
+            self.steps = ({s: k for k, s in enumerate(slice_steps(state.max_steps, n_slices, per_step), 1)}
+                          if n_slices else {})
 
         def on_step_end(self, args, state, control, **kwargs):
             if state.global_step in self.steps:

@@ -53,6 +53,9 @@ def test_log_likelihoods_match_a_hand_computation(tok):
     np.testing.assert_allclose(got, want, rtol=1e-5)
     # padding is masked: one batch or one text at a time give the same numbers
     np.testing.assert_allclose(margin.response_log_likelihoods(model, tok, recs, batch_size=1), got, rtol=1e-6)
+    # max_tokens scores the first tokens of each response only (one byte, one token here)
+    cut = margin.response_log_likelihoods(model, tok, recs, max_tokens=3)
+    np.testing.assert_allclose(cut, [by_hand(table, tok, r.prompt, r.response[:3]) for r in recs], rtol=1e-5)
 
 
 def test_margin_of_a_model_that_prefers_one_word(tok):

@@ -51,6 +51,17 @@ def test_slice_steps_are_equal_fractions_of_the_epoch():
         train.slice_steps(2, 3)
 
 
+def test_slice_steps_at_sample_counts():
+    # slices after 4, 16 and 32 samples of a run of 8 steps of 4 samples: steps 1, 4 and 8
+    assert train.slice_steps(8, [4, 16, 32], samples_per_step=4) == [1, 4, 8]
+    with pytest.raises(ElasticError, match="not whole optimizer steps of 4"):
+        train.slice_steps(8, [4, 6], samples_per_step=4)
+    with pytest.raises(ElasticError, match="beyond the run's 8 optimizer"):
+        train.slice_steps(8, [4, 36], samples_per_step=4)
+    with pytest.raises(ElasticError, match="increasing positive"):
+        train.slice_steps(8, [16, 4], samples_per_step=4)
+
+
 def test_presets_hold_the_paper_optimizer():
     paper = config.trainer_args("paper")
     assert (paper["adam_beta1"], paper["adam_beta2"], paper["weight_decay"]) == (0.99, 0.95, 0.01)
