@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 from elastic import book, chapters, results
 from elastic.config import PRESETS
 from elastic.errors import ElasticError
+from elastic.prose import count
 
 
 def _execute_quietly(root: str, name: str, preset: str) -> str | None:
@@ -80,7 +81,7 @@ def regenerate(args) -> int:
     if skipped:
         print(f"up to date, skipped ({len(skipped)}): {', '.join(skipped)}")
     if not todo:
-        print(f"nothing to execute: all {len(chosen)} chapters are up to date")
+        print(f"nothing to execute: {count(len(chosen), 'chapter', of=len(chosen))} {'is' if len(chosen) == 1 else 'are'} up to date")
     elif args.jobs == 1:
         failures = run_serially(root, todo, args.preset)
     else:
@@ -93,7 +94,7 @@ def regenerate(args) -> int:
             if name in failures:
                 print(f"FAILED {name}: {failures[name]} (partial notebook: "
                       f"{chapters.executed_dir(root, args.preset) / (name + '.ipynb')})", file=sys.stderr)
-        print(f"{len(failures)} of {len(todo)} executed chapters failed"
+        print(f"{count(len(failures), 'executed chapter', of=len(todo))} failed"
               + ("" if args.no_build else "; the book was not built"), file=sys.stderr)
         return 1
     if args.no_build:
@@ -108,7 +109,7 @@ def student_notebooks(args) -> int:
 
     written = coursework.write_student_notebooks(Path(args.root).resolve(), Path(args.out), args.answers)
     what = "solutions in the answer cells" if args.answers else f"cells tagged {chapters.SOLUTION_TAG!r} removed"
-    print(f"{len(written)} student notebooks ({what}; a check after each exercise) in {args.out}")
+    print(f"{count(len(written), 'student notebook')} ({what}; a check after each exercise) in {args.out}")
     return 0
 
 

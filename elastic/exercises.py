@@ -16,6 +16,7 @@ import os
 from elastic import answer_key  # noqa: F401  (registers every exercise, chapter by chapter)
 from elastic.checkers import REGISTRY, Exercise, Feedback
 from elastic.errors import ElasticError
+from elastic.prose import count
 
 #: Environment variable naming the file that :func:`check` appends its verdicts to.
 GRADE_LOG = "ELASTIC_GRADE_LOG"
@@ -68,5 +69,5 @@ def score(chapter: str) -> str:
         return f"{chapter} has no exercise with a checker."
     right = [label for label in todo if label in ATTEMPTS and ATTEMPTS[label]]
     missing = [label for label in todo if label not in right]
-    line = f"Score for {chapter}: {len(right)} of {len(todo)} exercises right"
+    line = f"Score for {chapter}: {len(right)} of {count(len(todo), 'exercise')} right"
     return line + (f"; not yet: {', '.join(missing)}." if missing else ".")

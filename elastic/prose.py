@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import math
 
+from elastic.errors import ElasticError
+
 #: What a stored three-valued verdict says when its data cannot decide it (see :func:`words`).
 UNDECIDED = "cannot be judged on this grid (it needs two or more amounts)"
 
@@ -32,3 +34,25 @@ def number(x, digits: int = 3) -> str:
     (None, or NaN, which a results file stores as the string "nan")."""
     return "n/a" if x is None or not math.isfinite(float(x)) else f"{float(x):.{digits}g}"
 
+
+
+def count(n: int, noun: str, of: int | None = None, plural: str | None = None) -> str:
+    """``n`` things in words, with the zero, one and all cases handled: "no panels", "1 panel",
+    "3 panels"; with ``of`` (a part of a whole): "2 of 3 panels", "all 3 panels", "none of the
+    3 panels", "the only panel", "not the only panel", and "no panels" when there are none at all.
+    ``plural`` is the plural of ``noun`` when adding "s" is wrong ("copy", plural="copies")."""
+    n, many = int(n), plural or f"{noun}s"
+    if of is None:
+        return "no " + many if n == 0 else f"{n:,} {noun if n == 1 else many}"
+    total = int(of)
+    if not 0 <= n <= total:
+        raise ElasticError(f"count({n}, of={total}): a part must lie between 0 and the whole")
+    if total == 0:
+        return "no " + many
+    if total == 1:
+        return f"the only {noun}" if n == 1 else f"not the only {noun}"
+    if n == total:
+        return f"all {total:,} {many}"
+    if n == 0:
+        return f"none of the {total:,} {many}"
+    return f"{n:,} of {total:,} {many}"

@@ -118,8 +118,7 @@ glue_figure("cp_fig_overhead", plots.coding_overhead(res))
 # Over {glue:md}`cp_n_coded` coded tokens, the bit strings are between
 # {glue:md}`cp_min_overhead` and {glue:md}`cp_max_overhead` bits longer than the log-loss, and
 # {glue:md}`cp_round_trips` code decoded back to exactly the tokens it came from; turned back into
-# characters, {glue:md}`cp_text_round_trips` decoded token sequences are exactly the start of
-# their text. At most the first {glue:md}`cp_coded_tokens` tokens of each text are coded, because
+# characters, the start of its text came back exactly from {glue:md}`cp_text_round_trips`. At most the first {glue:md}`cp_coded_tokens` tokens of each text are coded, because
 # decoding runs the model once per token. The
 # log-loss of the token-by-token cached computation and of the single forward pass differ by at
 # most {glue:md}`cp_one_pass_diff` bits, float32 rounding; the coder does not care which is

@@ -91,8 +91,8 @@ glue_figure("fig_ratio", plots.theorem_ratio(res))
 # {glue:md}`acl_ratio_lmax`. For the arXiv form the ratio at $k =$ {glue:md}`arx_bigk` is
 # {glue:md}`arx_ratio_bigk`, to be compared with the stated constant $\alpha(\alpha+1)(1-\log c)$
 # (column `paper_constant`);
-# $d\gamma_1/dl > 0$ in {glue:md}`arx_d1_pos` rows, while $d\gamma_2/dl < 0$ in
-# {glue:md}`arx_d2_neg` rows (at $\alpha =$ {glue:md}`arx_d2_neg_alphas`; the large-$k$ sign change
+# $d\gamma_1/dl > 0$ in {glue:md}`arx_d1_pos`, while $d\gamma_2/dl < 0$ in
+# {glue:md}`arx_d2_neg` (at $\alpha =$ {glue:md}`arx_d2_neg_alphas`; the large-$k$ sign change
 # is at $\alpha \approx$ {glue:md}`sign_alpha`). The largest relative quadrature error of a ratio
 # is {glue:md}`quad_err`.
 #
@@ -115,13 +115,13 @@ glue_figure("fig_trees", plots.theorem_trees(res))
 # error), the finite differences match the analytic tree derivative to {glue:md}`tree_fd_exact`
 # (relative), and $k\,d\gamma_1/dl + d\gamma_2/dl + l\,d\gamma_3/dl$ vanishes to
 # {glue:md}`tree_identity` in every draw. $d\gamma_1/dl$ was positive in
-# {glue:md}`tree_acl_d1_pos` ACL tree draws.
+# {glue:md}`tree_acl_d1_pos`.
 #
 # For the arXiv form, $k \cdot d\gamma_1/dl$ lies in the range {glue:md}`tree_arx_kd1` for every $\alpha$ and $k$ ($k$ runs
 # from {glue:md}`tree_arx_ks`): $d\gamma_1/dl$ falls like $1/k$, not like $1/k^2$ as a bounded ratio
 # would need, and it agrees with the independence approximation to within
 # {glue:md}`tree_arx_d1_rel`. $d\gamma_2/dl$ is small and its sign varies from draw to draw (positive in
-# {glue:md}`tree_arx_d2_pos` draws), so the tree ratio is poorly determined:
+# {glue:md}`tree_arx_d2_pos`), so the tree ratio is poorly determined:
 # {glue:md}`tree_arx_ratio`.
 #
 # ```{glue:figure} fig_trees

@@ -111,22 +111,22 @@ print(plots.homogeneity_table(res))
 #
 # - **Is the mass distribution Pareto?** As a law for the whole distribution — what the
 #   theorem's integrals from $c$ to $\infty$ use — the Pareto fit is ruled out (bootstrap
-#   $p <$ {glue:md}`level`) for {glue:md}`whole_ruled_out` trees, and the lognormal beats it
+#   $p <$ {glue:md}`level`) for {glue:md}`whole_ruled_out`, and the lognormal beats it
 #   significantly for {glue:md}`whole_logn_better` (the Pareto law wins in
 #   {glue:md}`whole_pareto_better`, a contest between two poor fits: trees built from samples
 #   pile up at the few values $M k / N$ of small counts $k$, which neither smooth law describes). The
 #   fitted whole laws also break Definition B.2: their means $\alpha c/(\alpha - 1)$ range over
 #   {glue:md}`fit_mean_range` where the data have mean one.
 # - **Is the tail Pareto?** Above a KS-chosen $x_{\min}$, a Pareto tail is plausible for
-#   {glue:md}`tail_plausible` trees. Against a lognormal tail the Vuong test favours the lognormal
+#   {glue:md}`tail_plausible`. Against a lognormal tail the Vuong test favours the lognormal
 #   in {glue:md}`tail_logn_better`, the Pareto law in {glue:md}`tail_pareto_better`, and cannot tell
 #   them apart in {glue:md}`tail_undecided`: a tail that looks straight on log-log axes over one or
 #   two decades is what both laws produce.
 # - **Are the parameters identical across datasets?** The fitted exponents range over
 #   {glue:md}`alpha_range_whole` (whole) and {glue:md}`alpha_range_tail` (tail), with tail onsets
 #   $c$ from {glue:md}`c_range_tail`. The Wald test that all datasets at one depth share one
-#   $\alpha$ rejects at {glue:md}`hom_rejected_whole` depths for the whole-distribution fits and
-#   at {glue:md}`hom_rejected_tail` depths for the tail fits. The assumption needs both the
+#   $\alpha$ rejects at {glue:md}`hom_rejected_whole` for the whole-distribution fits and
+#   at {glue:md}`hom_rejected_tail` for the tail fits. The assumption needs both the
 #   exponents and the onsets $c$ to agree.
 #
 # Whether exponents like these count as the "sufficiently large" $\alpha$ that the proof of the

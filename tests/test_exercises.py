@@ -216,10 +216,10 @@ def test_score_and_grade_log(tmp_path, monkeypatch):
     log = tmp_path / "log.jsonl"
     monkeypatch.setenv(exercises.GRADE_LOG, str(log))
     monkeypatch.setattr(exercises, "ATTEMPTS", {})
-    assert exercises.score("hookes_law") == "Score for hookes_law: 0 of 1 exercises right; not yet: ex-hooke-springs."
+    assert exercises.score("hookes_law") == "Score for hookes_law: 0 of 1 exercise right; not yet: ex-hooke-springs."
     exercises.check("ex-hooke-springs", {"elongations": (1000, 100, 10), "total": 0.111})
     exercises.check("ex-hooke-springs", exercises.reference("ex-hooke-springs"))
-    assert exercises.score("hookes_law") == "Score for hookes_law: 1 of 1 exercises right."
+    assert exercises.score("hookes_law") == "Score for hookes_law: 1 of 1 exercise right."
     assert exercises.score("resistance") == "resistance has no exercise with a checker."
     entries = [json.loads(line) for line in log.read_text().splitlines()]
     assert [e["correct"] for e in entries] == [False, True]

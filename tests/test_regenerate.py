@@ -176,7 +176,7 @@ def test_student_notebooks_strip_solution_cells(tmp_path, capsys):
     root = project(tmp_path / "p", {"alpha": "\n# %%\nanswer = None  # your answer\n" + solution})
     out = tmp_path / "students"
     assert main(["student-notebooks", str(out), "--root", str(root)]) == 0
-    assert "1 student notebooks" in capsys.readouterr().out
+    assert "1 student notebook " in capsys.readouterr().out
     nb = nbformat.read(out / "alpha.ipynb", as_version=4)
     sources = [c.source for c in nb.cells]
     assert "answer = None  # your answer" in sources

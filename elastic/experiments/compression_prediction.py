@@ -21,6 +21,7 @@ from elastic.arithmetic import decode, encode
 from elastic.config import ExperimentConfig
 from elastic.errors import ElasticError
 from elastic.experiments import pinned_threads
+from elastic.prose import count
 from elastic.prediction import LMPredictor, classic_code_lengths, code_length, tokenize
 
 #: English prose written for this chapter (not taken from any corpus or from the paper).
@@ -231,7 +232,7 @@ def summary(data: dict, cfg: Config) -> dict:
         "cp_max_overhead": f"{max(a['overhead_bits'] for a in arith):.2f}",
         "cp_min_overhead": f"{min(a['overhead_bits'] for a in arith):.2f}",
         "cp_round_trips": "every" if all(a["tokens_round_trip"] for a in arith) else "NOT every",
-        "cp_text_round_trips": f"{sum(a['text_round_trip'] for a in arith)} of {len(arith)}",
+        "cp_text_round_trips": count(sum(a['text_round_trip'] for a in arith), "decoded token sequence", of=len(arith)),
         "cp_one_pass_diff": f"{max(abs(a['ideal_bits'] - a['one_pass_bits']) for a in arith):.1e}",
     })
     return out

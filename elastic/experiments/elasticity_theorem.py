@@ -11,6 +11,7 @@ import sympy as sp
 from tqdm.auto import tqdm
 
 from elastic import results
+from elastic.prose import count
 from elastic.stats import relative_error_of_ratio, standard_error
 from elastic.config import ExperimentConfig
 from elastic.theory import elasticity as el
@@ -158,8 +159,8 @@ def summary(data: dict, cfg: Config) -> dict:
         "acl_ratio_lmax": f"{col(acl_l, 'ratio').min():.3g} to {col(acl_l, 'ratio').max():.3g}",
         "arx_bigk": f"{big_k:,.0f}",
         "arx_ratio_bigk": ", ".join(f"{r['ratio']:,.4g} (α = {r['alpha']:g})" for r in arx_big),
-        "arx_d1_pos": f"{int((col(arx, 'd1') > 0).sum())} of {len(arx)}",
-        "arx_d2_neg": f"{len(arx_neg)} of {len(arx)}",
+        "arx_d1_pos": count((col(arx, 'd1') > 0).sum(), "row", of=len(arx)),
+        "arx_d2_neg": count(len(arx_neg), "row", of=len(arx)),
         "arx_d2_neg_alphas": ", ".join(f"{a:g}" for a in sorted({r["alpha"] for r in arx_neg})) or "none",
         "quad_err": f"{quad_err:.1e}",
         "acl_lead_rel": f"{lead_rel:.1e}",
@@ -188,12 +189,12 @@ def summary(data: dict, cfg: Config) -> dict:
         "tree_acl_ratio0_num": float(ratio0),
         "tree_fd_exact": f"{col(tacl, 'fd_vs_exact').max():.1e}",
         "tree_identity": f"{col(tacl, 'identity').max():.1e}",
-        "tree_acl_d1_pos": f"{int(col(tacl, 'd1_positive').sum())} of {int(col(tacl, 'n_trees').sum())}",
+        "tree_acl_d1_pos": count(col(tacl, 'd1_positive').sum(), "ACL tree draw", of=col(tacl, 'n_trees').sum()),
         "tree_arx_d1_rel": f"{d1_rel:.1%}",
         "tree_arx_d1_rel_num": float(d1_rel),
         "tree_arx_kd1": f"{k_d1.min():.3g} to {k_d1.max():.3g}",
         "tree_arx_ks": f"{col(tarx0, 'k').min():g} to {col(tarx0, 'k').max():g}",
-        "tree_arx_d2_pos": f"{int(col(tarx0, 'd2_positive').sum())} of {int(col(tarx0, 'n_trees').sum())}",
+        "tree_arx_d2_pos": count(col(tarx0, 'd2_positive').sum(), "draw", of=col(tarx0, 'n_trees').sum()),
         "tree_arx_ratio": "; ".join(
             f"{r['ratio']:,.3g} ± {r['ratio_sem']:,.2g} (continuum {r['continuum_ratio']:,.3g}; α = {r['alpha']:g}, k = {r['k']:g})"
             for r in tarx0),

@@ -19,6 +19,7 @@ from elastic import plan, results
 from elastic.config import ExperimentConfig
 from elastic.errors import ElasticError
 from elastic.experiments import pinned_threads
+from elastic.prose import count
 from elastic.sources import IIDSource
 from elastic.theory import mass
 from elastic.tokentree import TokenTree, token_tree
@@ -189,17 +190,17 @@ def summary(data: dict, cfg: Config) -> dict:
         "zipf_alpha": (f"{zipf2[0]['tail']['alpha']:.3f} ± {zipf2[0]['tail']['alpha_se']:.3f}"
                        if zipf2 else "(not fitted in this preset)"),
         "level": str(mass.PLAUSIBLE),
-        "whole_ruled_out": f"{n - whole['pareto_plausible']} of {n}",
-        "tail_plausible": f"{tail['pareto_plausible']} of {n}",
-        "tail_logn_better": str(tail["lognormal_better"]),
-        "tail_pareto_better": str(tail["pareto_better"]),
-        "tail_undecided": str(n - tail["lognormal_better"] - tail["pareto_better"]),
-        "whole_logn_better": f"{whole['lognormal_better']} of {n}",
+        "whole_ruled_out": count(n - whole['pareto_plausible'], "tree", of=n),
+        "tail_plausible": count(tail['pareto_plausible'], "tree", of=n),
+        "tail_logn_better": count(tail["lognormal_better"], "tree", of=n),
+        "tail_pareto_better": count(tail["pareto_better"], "tree", of=n),
+        "tail_undecided": count(n - tail["lognormal_better"] - tail["pareto_better"], "tree", of=n),
+        "whole_logn_better": count(whole['lognormal_better'], "tree", of=n),
         "alpha_range_whole": "{:.2f} to {:.2f}".format(*whole["alpha_range"]),
         "alpha_range_tail": "{:.2f} to {:.2f}".format(*tail["alpha_range"]),
         "c_range_tail": "{:.3f} to {:.3f}".format(*tail["c_range"]),
         "fit_mean_range": f"{min(means):.2f} to {max(means):.2f}",
-        "whole_pareto_better": str(whole["pareto_better"]),
+        "whole_pareto_better": count(whole["pareto_better"], "tree", of=n),
         "verdict": ("**is consistent with these trees**" if data["verdict"]["assumption_holds"]
                     else "**does not hold on these trees**"),
         "n_fitted_num": n, "whole_out_num": n - whole["pareto_plausible"],
@@ -208,5 +209,5 @@ def summary(data: dict, cfg: Config) -> dict:
         "hom_whole_num": whole["homogeneity_rejected"], "hom_tail_num": tail["homogeneity_rejected"],
     }
     for kind in ("whole", "tail"):
-        out[f"hom_rejected_{kind}"] = f"{s[kind]['homogeneity_rejected']} of {s[kind]['homogeneity_tests']}"
+        out[f"hom_rejected_{kind}"] = count(s[kind]['homogeneity_rejected'], "depth", of=s[kind]['homogeneity_tests'])
     return out
