@@ -11,7 +11,8 @@ each next to its baseline, with the ratio and the target, saved to ``results/ben
    for scale, its bf16 peak) on the same number of threads;
 3. generation, batched against one prompt at a time;
 4. per-chapter wall times of the last ``regenerate`` runs (smoke = ``make test``, cpu = ``make
-   book``) and the cost of the rebound grid as the grid grows.
+   book``) with the training each chapter's results record (tokens, seconds, FLOPs, threads), and
+   the cost of the smoke rebound grid as the grid grows, through the lean loop and through trl.
 
 A run has a fixed cost (tokenizing, building a Trainer for trl, saving the model) besides its
 steps: the step rate is what the run records as the time of its steps (inside ``Trainer.train`` for
@@ -88,6 +89,20 @@ def matmul_peak(n: int, repeats: int = 5, dtype=torch.float32) -> float:
     return best
 
 
+def peaks_by_threads(n: int) -> dict:
+    """The float32 matmul peak at 1 thread and at every core: what a chapter that ran on that
+    many threads is compared with."""
+    threads = torch.get_num_threads()
+    try:
+        out = {}
+        for count in sorted({1, os.cpu_count()}):
+            torch.set_num_threads(count)
+            out[count] = matmul_peak(n)
+        return out
+    finally:
+        torch.set_num_threads(threads)
+
+
 def _minimal_seconds(make_model, batches, lr, pad_id) -> float:
     from benchmarks.lifecycle import minimal_loop
 
@@ -120,11 +135,10 @@ def sft_bench(label, make_model, tokenizer, cfg: Config, k: int, preset_args: di
     first; the best round of each counts (the least disturbed by other processes on a shared
     machine). All three see the same batches: the texts in order (``train_sampling_strategy:
     sequential``), padded as the lean loop pads them."""
-    from benchmarks.sft_throughput import texts as make_texts
-    from elastic import train
+    from elastic import data, train
 
     bs = cfg.sft_batch
-    texts = make_texts(k * bs)
+    texts = data.reviews(k * bs, "positive", cfg.seed)  # what the rebound chapters train on
     args = {**preset_args, "per_device_train_batch_size": bs, "gradient_accumulation_steps": 1,
             "num_train_epochs": 1, "disable_tqdm": True, "logging_steps": 10**6, "save_strategy": "no",
             "train_sampling_strategy": "sequential"}
@@ -132,18 +146,21 @@ def sft_bench(label, make_model, tokenizer, cfg: Config, k: int, preset_args: di
     padded = train.Padded(ids, labels, tokenizer.pad_token_id)
     batches = [padded.take(range(i, min(i + bs, len(ids))))["input_ids"] for i in range(0, len(ids), bs)]
     tokens = sum(int((b != tokenizer.pad_token_id).sum()) - len(b) for b in batches)  # predicted tokens
-    seconds = {"lean": [], "lean_whole_call": [], "trl": [], "minimal": []}
-    sides = ["lean", "minimal", "trl"]
+    # bf16 autocast (mixed precision, as accelerate does it) beside float32, for the larger model:
+    # is bf16 faster on this CPU? (measured, not assumed; the presets train in float32)
+    sides = ["lean", "minimal", "trl", *(["lean_bf16"] if lora else [])]
+    seconds = {side: [] for side in sides} | {"lean_whole_call": []}
     for r in range(cfg.sft_rounds):
-        for side in sides[r % 3:] + sides[:r % 3]:
+        for side in sides[r % len(sides):] + sides[:r % len(sides)]:
             if side == "minimal":
                 seconds["minimal"].append(_minimal_seconds(make_model, batches, args["learning_rate"],
                                                            tokenizer.pad_token_id))
-            else:
-                steps_s, whole_s = _sft_seconds(make_model, tokenizer, texts, {**args, "backend": side})
-                seconds[side].append(steps_s)
-                if side == "lean":
-                    seconds["lean_whole_call"].append(whole_s)
+                continue
+            backend = {"backend": "lean", "bf16": True} if side == "lean_bf16" else {"backend": side}
+            steps_s, whole_s = _sft_seconds(make_model, tokenizer, texts, {**args, **backend})
+            seconds[side].append(steps_s)
+            if side == "lean":
+                seconds["lean_whole_call"].append(whole_s)
     n_params = sum(p.numel() for p in make_model().parameters())
     rate = {side: tokens / min(s) for side, s in seconds.items()}
     # 6 N per token for a full step; with LoRA the frozen weights get no weight gradient: 4 N
@@ -177,37 +194,49 @@ def generation_bench(label, model, tokenizer, cfg: Config) -> dict:
 # --- 4. chapters and the rebound grid --------------------------------------------------------------
 
 def chapter_times(root) -> list[dict]:
-    """Durations of the last ``regenerate`` run of each chapter, per preset, in book order."""
-    from elastic import chapters
+    """Per preset and chapter, in book order: the duration of its last ``regenerate`` run and the
+    training its results record (:class:`elastic.train.Ledger`: steps, tokens, seconds, FLOPs)."""
+    from elastic import chapters, results
 
     out = []
     for preset, target in (("smoke", "make test"), ("cpu", "make book")):
         rows = []
         for name in chapters.toc_notebooks(root):
             execution = chapters.read_execution(root, name, preset)
+            training = {}
+            for used in sorted(chapters.results_used(root, name)) if execution else ():
+                if results.path(used, preset).exists():
+                    run = results.load(used, preset)["provenance"].get("run", {})
+                    training = {k: training.get(k, 0) + v for k, v in run.get("training", {}).items()}
+                    training["threads"] = run.get("torch_threads")
             rows.append({"name": name, "seconds": execution and execution["duration_s"],
-                         "status": execution and execution["status"]})
+                         "status": execution and execution["status"],
+                         "training": training})
         out.append({"preset": preset, "target": target, "chapters": rows})
     return out
 
 
 def rebound_growth(cfg: Config) -> list[dict]:
-    """The smoke rebound chapter's grid with more and more negative sizes, from an empty cache."""
+    """The smoke rebound chapter's grid with more and more negative sizes, from an empty cache,
+    through the lean loop and through trl (the path before it), alternating which runs first."""
     from elastic import experiments
     from elastic.experiments import rebound
 
     rows = []
     saved = os.environ.get("ELASTIC_RESULTS")
     try:
-        for negatives in cfg.rebound_grids:
-            with tempfile.TemporaryDirectory() as tmp:
-                os.environ["ELASTIC_RESULTS"] = tmp
-                rcfg = experiments.load_config("rebound", "smoke", negative_sizes=negatives, cache_dir=tmp)
-                start = time.perf_counter()
-                rebound.run(rcfg)
-                rows.append({"positive_sizes": list(rcfg.positive_sizes), "negative_sizes": list(negatives),
-                             "cells": len(rcfg.positive_sizes) * len(negatives),
-                             "seconds": time.perf_counter() - start})
+        for i, negatives in enumerate(cfg.rebound_grids):
+            row = {"negative_sizes": list(negatives)}
+            for backend in ("lean", "trl") if i % 2 == 0 else ("trl", "lean"):
+                with tempfile.TemporaryDirectory() as tmp:
+                    os.environ["ELASTIC_RESULTS"] = tmp
+                    rcfg = experiments.load_config("rebound", "smoke", negative_sizes=negatives, cache_dir=tmp,
+                                                   backend=backend)
+                    start = time.perf_counter()
+                    rebound.run(rcfg)
+                    row[f"{backend}_seconds"] = time.perf_counter() - start
+            rows.append({**row, "positive_sizes": list(rcfg.positive_sizes),
+                         "cells": len(rcfg.positive_sizes) * len(negatives), "seconds": row["lean_seconds"]})
     finally:
         if saved is None:
             os.environ.pop("ELASTIC_RESULTS", None)
@@ -245,6 +274,7 @@ def run(cfg: Config, root=".") -> dict:
     steps = [("tree", "token tree", lambda: tree_bench(cfg)),
              ("matmul_peak_flops", "matmul peak", lambda: matmul_peak(cfg.matmul_n)),
              ("matmul_peak_bf16_flops", "bf16 matmul peak", lambda: matmul_peak(cfg.matmul_n, dtype=torch.bfloat16)),
+             ("matmul_peak_by_threads", "matmul peak per thread count", lambda: peaks_by_threads(cfg.matmul_n)),
              ("sft", "sft tiny", lambda: sft_bench("tiny model (2 layers, d=64)", tiny, tok, cfg,
                                                    cfg.sft_steps[0], config.trainer_args("smoke"), False)),
              ("generation", "generation tiny", lambda: generation_bench("tiny model", tiny(), tok, cfg))]

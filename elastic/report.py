@@ -56,6 +56,10 @@ def bench_rows(data: dict) -> list[tuple[str, str, str, str]]:
                      f"{r['ratio']:.2f}× ({_target(r['ratio'], targets['sft'])})"))
         rows.append((f"SFT step before (trl), {r['label']}", f"trl {r['trl_tokens_per_s']:,.0f} tokens/s",
                      f"minimal loop {r['minimal_tokens_per_s']:,.0f} tokens/s", f"{r['trl_ratio']:.2f}×"))
+        if "lean_bf16_tokens_per_s" in r:
+            rows.append((f"SFT step in bf16 autocast, {r['label']}", f"{r['lean_bf16_tokens_per_s']:,.0f} tokens/s",
+                         f"float32 {r['lean_tokens_per_s']:,.0f} tokens/s",
+                         f"{r['lean_bf16_tokens_per_s'] / r['lean_tokens_per_s']:.2f}× (the presets train in float32)"))
         rows.append((f"SFT whole call, {r['label']}", f"{r['tokens'] / min(r['seconds']['lean_whole_call']):,.0f} tokens/s",
                      "", "tokenizing and saving included"))
         share, lora = r["lean_flops"] / peak, "LoRA" in r["label"]
@@ -70,10 +74,21 @@ def bench_rows(data: dict) -> list[tuple[str, str, str, str]]:
         ran = [c for c in block["chapters"] if c["status"]]
         rows.append((f"`{block['target']}` chapters ({block['preset']})", f"{sum(c['seconds'] for c in ran):.1f} s in all",
                      f"{len(ran)} of {len(block['chapters'])} chapters have a record", ""))
-        rows.extend((f"  {c['name']} ({block['preset']})", f"{c['seconds']:.1f} s", c["status"], "") for c in ran)
+        for c in ran:
+            t = c.get("training") or {}
+            chapter_peak = data.get("matmul_peak_by_threads", {}).get(str(t.get("threads")))
+            trained = (f"{t['tokens']:,} tokens trained in {t['seconds']:.1f} s ({t['threads']} threads): "
+                       f"{t['tokens'] / t['seconds']:,.0f} tokens/s" if t.get("seconds") else "")
+            if t.get("seconds") and chapter_peak:
+                trained += f", {t['flops'] / t['seconds'] / chapter_peak:.0%} of the float32 peak"
+            if t.get("trl_runs"):
+                trained += f"{'; ' if trained else ''}{t['trl_runs']} trl runs (DPO) in {t['trl_seconds']:.1f} s"
+            rows.append((f"  {c['name']} ({block['preset']})", f"{c['seconds']:.1f} s", c["status"], trained))
     for r in data["rebound_grid"]:
-        rows.append((f"rebound grid (smoke), {r['cells']} cells", f"{r['seconds']:.1f} s",
-                     f"{r['seconds'] / r['cells']:.1f} s per cell", ""))
+        before = f"trl {r['trl_seconds']:.1f} s" if "trl_seconds" in r else ""
+        ratio = f"{r['trl_seconds'] / r['seconds']:.1f}× faster than trl" if "trl_seconds" in r else ""
+        rows.append((f"rebound grid (smoke), {r['cells']} cells", f"lean {r['seconds']:.1f} s "
+                     f"({r['seconds'] / r['cells']:.1f} s per cell)", before, ratio))
     return rows
 
 

@@ -198,9 +198,21 @@ def provenance(config, wall_time_s: float, run: dict | None = None) -> dict:
     }
 
 
+def _training() -> dict:
+    """The torch threads and the training (:class:`elastic.train.Ledger`) of this run, when it
+    loaded torch or trained at all; a run that did neither imports neither."""
+    out = {}
+    if "torch" in sys.modules:
+        out["torch_threads"] = sys.modules["torch"].get_num_threads()
+    if "elastic.train" in sys.modules:
+        out["training"] = sys.modules["elastic.train"].ledger.take()
+    return out
+
+
 def save(name: str, config, data: dict, wall_time_s: float, run: dict | None = None, summary=None) -> dict:
     """Write ``data`` as ``results/<preset>/<name>.json`` with provenance (``run``: this run's
-    timings and counters, see :func:`provenance`); return the record.
+    timings and counters, see :func:`provenance`, with its torch threads and the training it did
+    since the last save of this process); return the record.
 
     ``summary(data, config)``, given the data as the file holds them, returns what the chapter's
     page glues ({key: text, or a number}): it is stored as ``data["summary"]``, so every number and
@@ -214,7 +226,7 @@ def save(name: str, config, data: dict, wall_time_s: float, run: dict | None = N
         "name": name,
         "preset": config.preset,
         "data": data,
-        "provenance": provenance(config, wall_time_s, run),
+        "provenance": provenance(config, wall_time_s, {**(run or {}), **_training()}),
     })
     atomic_write_text(path(name, config.preset), json.dumps(record, indent=1, sort_keys=True) + "\n")
     return record

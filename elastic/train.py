@@ -54,6 +54,7 @@ import re
 import shutil
 import sys
 import time
+import weakref
 from pathlib import Path
 from typing import Sequence
 
@@ -306,8 +307,8 @@ def optimizer_step(model, micro_batches: Sequence[dict], optimizer, scheduler=No
     micro-batch takes the model's own mean loss; several are weighted by their share of the
     predicted tokens, as the Trainer's gradient accumulation does.
     """
-    counts = [int((b["labels"][:, 1:] != -100).sum()) for b in micro_batches]
-    total = sum(counts)
+    start = time.perf_counter()
+    total = sum(int((b["labels"][:, 1:] != -100).sum()) for b in micro_batches)
     device = next(model.parameters()).device
     loss_sum = 0.0
     for batch in micro_batches:
@@ -324,7 +325,48 @@ def optimizer_step(model, micro_batches: Sequence[dict], optimizer, scheduler=No
     if scheduler is not None:
         scheduler.step()
     optimizer.zero_grad(set_to_none=True)
+    ledger.add_step(model, total, time.perf_counter() - start)
     return loss_sum, total
+
+
+class Ledger:
+    """The training this process did since the last :meth:`take`: the lean steps (their number,
+    predicted tokens, seconds and FLOPs) and the trl runs (their number and the seconds inside
+    ``Trainer.train``). :func:`elastic.results.save` takes it into each result's provenance, so
+    that a chapter says how much it trained and how fast (the Performance page reads it).
+
+    A step's FLOPs are ``(4 N + 2 N_trainable)`` per predicted token for a model of ``N`` parameters:
+    forward (2N) and the gradient of the activations (2N) through every weight, and the gradient of
+    the trainable weights (6N for full training, about 4N with LoRA)."""
+
+    def __init__(self):
+        self._sizes = weakref.WeakKeyDictionary()  # model -> (N, N_trainable), counted once per model
+        self.take()
+
+    def add_step(self, model, tokens: int, seconds: float) -> None:
+        if model not in self._sizes:
+            params = list(model.parameters())
+            self._sizes[model] = (sum(p.numel() for p in params), sum(p.numel() for p in params if p.requires_grad))
+        n, trainable = self._sizes[model]
+        self.steps += 1
+        self.tokens += tokens
+        self.seconds += seconds
+        self.flops += (4 * n + 2 * trainable) * tokens
+
+    def add_trl_run(self, seconds: float) -> None:
+        self.trl_runs += 1
+        self.trl_seconds += seconds
+
+    def take(self) -> dict:
+        """The counts so far, and zero them."""
+        counts = {k: getattr(self, k, 0) for k in ("steps", "tokens", "seconds", "flops", "trl_runs", "trl_seconds")}
+        self.steps = self.tokens = self.trl_runs = 0
+        self.seconds = self.flops = self.trl_seconds = 0.0
+        return counts
+
+
+#: This process's :class:`Ledger`.
+ledger = Ledger()
 
 
 def adamw(model, config) -> torch.optim.AdamW:
@@ -535,8 +577,9 @@ def _run_trl(kind, trainer_cls, config, model, tokenizer, dataset, fields: dict,
     if trainer.is_world_process_zero():
         # the logged losses (one per logging_steps window) and the time inside Trainer.train
         history = trainer.state.log_history
-        _finish(kind, output_dir, fingerprint, {"losses": [e["loss"] for e in history if "loss" in e],
-                                                "seconds": next(e["train_runtime"] for e in history if "train_runtime" in e)})
+        seconds = next(e["train_runtime"] for e in history if "train_runtime" in e)
+        ledger.add_trl_run(seconds)
+        _finish(kind, output_dir, fingerprint, {"losses": [e["loss"] for e in history if "loss" in e], "seconds": seconds})
     _restore_forward(model)
     return model
 

@@ -282,3 +282,19 @@ def test_fingerprint_does_not_depend_on_set_order():
                            env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout
             for seed in (1, 2, 3)}
     assert len(outs) == 1 and '"a", "b"' in outs.pop()
+
+
+def test_the_ledger_counts_what_was_trained_and_results_record_it(tok, tmp_path, results_tmp):
+    from elastic import experiments, results
+
+    train.ledger.take()
+    model = models.tiny_model(tok)
+    n = sum(p.numel() for p in model.parameters())
+    train.sft(model, tok, TEXTS, output_dir=tmp_path / "run", args=ARGS)
+    tokens = json.loads((tmp_path / "run" / "run.json").read_text())["tokens"]
+    assert tokens == sum(len(tok(t)["input_ids"]) for t in TEXTS)  # BOS + text + EOS, all but the first predicted
+    record = results.save("demo", experiments.load_config("token_tree", "smoke"), {}, 0.0)["provenance"]["run"]
+    assert record["torch_threads"] == torch.get_num_threads()
+    training = record["training"]
+    assert (training["steps"], training["tokens"], training["flops"]) == (4, tokens, 6 * n * tokens)
+    assert training["seconds"] > 0 and train.ledger.take()["steps"] == 0  # taken: the next result starts at zero
