@@ -19,15 +19,22 @@ A rehearsal runs what a reader runs on Colab or a cluster, in this order, and wr
    configs are launched with two CPU processes; what accelerate makes of them on a CPU is recorded
    (DeepSpeed needs its package, which is not installed here; FSDP on a CPU runs as plain data
    parallelism, so sharding itself is not rehearsed).
-4. **Every chapter** of the preset, at its sizes divided by ONE factor (:data:`FACTORS`, or
-   ``--scale``): each field of :data:`SCALED` (counts of samples, tokens, steps, and LoRA rank)
-   becomes ``ceil(value / factor)``, raised to the value the smoke preset runs with where that is
-   larger (the least each chapter is known to run at; a resistance epoch also needs one optimizer
-   step per slice), and lists stay strictly increasing. Structure is kept: grid shapes, depths,
-   vocabularies, alphabets, model lists, the trainer fields. The fine-tuning chapters train with
-   gradient checkpointing, and with bf16 autocast when ``--gpu`` names a class with bf16. By default
-   each chapter's notebook is executed with papermill (results, figures and glued numbers, as on
-   Colab); ``notebooks=False`` calls the experiments directly. The mirror's datasets hold
+4. **Every chapter** of the preset, at its sizes shrunk by ONE factor (:data:`FACTORS`, or
+   ``--scale``), by one rule read from each chapter's config class (:func:`sizes`), so that a field
+   a chapter gains is shrunk with no change here: a **count** (an integer field, or tuple of
+   integers, whose name matches :data:`COUNTS`: samples, sequences, documents, words, tokens, steps,
+   pairs, the LoRA rank) becomes ``ceil(value / factor)``, raised to the value the smoke preset runs
+   with where that is larger (the least each chapter is known to run at; a resistance epoch also
+   needs one optimizer step per slice), lists kept strictly monotonic; a **grid** (a numeric list of
+   :data:`GRIDS` whose length multiplies the chapter's runs: seeds, the lifecycle's models, volumes,
+   alignment and perturbation sizes, the rebound's amounts) keeps ``ceil(len / factor)`` evenly
+   spaced entries, its first and last among them, at least two and at least the smoke preset's
+   number, before its counts are divided. Every path still runs: each list of hub models, datasets
+   and prompts is kept whole, and so are depths, vocabularies, alphabets (:data:`KEPT`) and the
+   trainer fields; ``num_threads`` is capped at this machine's cores. The fine-tuning chapters train
+   with gradient checkpointing, and with bf16 autocast when ``--gpu`` names a class with bf16. By
+   default each chapter's notebook is executed with papermill (results, figures and glued numbers,
+   as on Colab); ``notebooks=False`` calls the experiments directly. The mirror's datasets hold
    :data:`elastic.data.mirror.ROWS` rows per split and side: a factor far below the default asks
    for more, and the loader says so in one line.
 
@@ -37,13 +44,14 @@ runs and cells are cached under that directory too: stand-ins share the real ids
 must never be found by a real run.
 
 A **smoke** rehearsal (``--smoke``, what ``make test`` runs for both presets) puts every size at its
-floor and keeps the first entry of each list of models, datasets and prompts: every chapter still
-runs, and step 2 still resolves every id.
+floor, every grid at its least length, and keeps the first entry of each list of models, datasets
+and prompts: every chapter still runs, and step 2 still resolves every id.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import hashlib
 import json
 import math
@@ -51,6 +59,7 @@ import os
 import resource
 import shutil
 import time
+import typing
 from pathlib import Path
 
 from elastic import config as presets
@@ -58,19 +67,23 @@ from elastic import experiments
 from elastic.errors import ElasticError
 
 #: The default factor by which each preset's sizes are divided (chosen so that colab finishes in under 30
-#: minutes on 2 cores; the grids keep their shape, so paper, with its 9 scaling models, takes longer).
+#: minutes on 2 cores; paper, with its 9 scaling models and longer lists, takes longer).
 FACTORS = {"colab": 32, "paper": 64}
-#: Fields divided by the factor: counts of samples, tokens and steps, and the LoRA rank.
-SCALED = ("n_sequences", "mixture_sizes", "small_size", "sizes", "perturbation_sizes", "n_continuations",
-          "n_bootstrap", "min_tail", "train_documents", "train_steps", "coded_tokens", "text_words",
-          "prose_chars", "vocabulary_words", "volumes", "align_sizes", "perturb_sizes", "n_generate",
-          "resist_samples", "n_trees", "n_train", "n_queries", "positive_sizes", "negative_sizes", "n_eval",
-          "max_length", "max_new_tokens", "lora_r")
-#: Lists that a smoke rehearsal cuts to their first entry (labels go with their models), and the
-#: lifecycle grid's, which it cuts to two (a rebound needs two amounts).
+#: Counts of samples, sequences, documents, words, tokens and steps, and the LoRA rank: an integer field
+#: (or a tuple of integers) whose name matches one of these patterns is divided by the factor. The
+#: patterns follow new fields (``n_pairs``, ``margin_tokens``); :data:`KEPT` names the exceptions.
+COUNTS = ("n_*", "*_sizes", "sizes", "small_size", "train_*", "*_tokens", "*_words", "*_chars", "*_samples",
+          "volumes", "min_tail", "max_length", "lora_r")
+#: Grids: numeric lists whose length multiplies a chapter's runs (each entry trains or measures
+#: again), cut to ``ceil(len / factor)`` evenly spaced entries, the first and last kept, at least two
+#: (what a comparison along the grid needs) and at least as many as the smoke preset's.
+GRIDS = ("seeds", "models", "volumes", "align_sizes", "perturb_sizes", "positive_sizes", "negative_sizes")
+#: Integer fields that are structure, not cost, though a pattern of :data:`COUNTS` matches them: the
+#: alphabets of the compression protocol (its grid's shape).
+KEPT = ("alphabet_sizes",)
+#: Lists that a smoke rehearsal cuts to their first entry (labels go with their models).
 _FIRST_ONLY = ("models", "datasets", "size_models", "size_labels", "volume_models", "volume_labels", "dpo_models",
                "reverse_models", "kl_models", "prompts", "positive_sizes", "negative_sizes")
-_FIRST_TWO = ("volumes", "align_sizes", "perturb_sizes")
 #: Where each GPU class's trainer settings come from: bf16 autocast where the class has it.
 GPU_CLASSES = ("t4", "l4", "a100", "h100")
 
@@ -108,6 +121,34 @@ def _scale(value, factor: int, floor):
     return tuple(out[::-1] if descending else out)
 
 
+def _grid(value: tuple, factor: int, floor: int) -> tuple:
+    """``ceil(len / factor)`` evenly spaced entries of ``value``, the first and last among them, at
+    least ``floor`` (and never more than it has)."""
+    keep = min(len(value), max(math.ceil(len(value) / factor), floor))
+    if keep == len(value):
+        return value
+    if keep == 1:
+        return value[:1]
+    return tuple(value[round(i * (len(value) - 1) / (keep - 1))] for i in range(keep))
+
+
+def sizes(cls) -> dict[str, tuple[str, ...]]:
+    """The fields of ``cls`` a rehearsal shrinks, each with its rules: ``"grid"`` (a numeric list
+    named in :data:`GRIDS`: cut by :func:`_grid`) and ``"count"`` (an integer or a tuple of integers
+    whose name matches :data:`COUNTS` and is not in :data:`KEPT`: divided by :func:`_scale`)."""
+    hints = typing.get_type_hints(cls)
+    out = {}
+    for name in presets.field_names(cls):
+        kind, args = hints[name], typing.get_args(hints[name])
+        integers = kind is int or (typing.get_origin(kind) is tuple and args[:1] == (int,))
+        pairs = typing.get_origin(kind) is tuple and bool(args) and typing.get_origin(args[0]) is tuple
+        rules = (("grid",) if name in GRIDS and (pairs or kind is not int and integers) else ()) + \
+            (("count",) if integers and name not in KEPT and any(fnmatch.fnmatchcase(name, p) for p in COUNTS) else ())
+        if rules:
+            out[name] = rules
+    return out
+
+
 def overrides(chapter: str, settings: Settings, cache: Path) -> dict:
     """The config values that differ from the preset in this rehearsal (see the module docstring)."""
     cls = _config_class(chapter)
@@ -121,15 +162,23 @@ def overrides(chapter: str, settings: Settings, cache: Path) -> dict:
         if settings.smoke and "n_slices" in fields:
             out["n_slices"] = 2
         factor = 10 ** 9 if settings.smoke else settings.factor
-        for name in SCALED:
-            if name in section:
-                floor = smoke.get(name, 1)
-                value = out.get(name, section[name])
-                out[name] = _scale(tuple(value) if isinstance(value, list) else value, factor,
-                                   tuple(floor) if isinstance(floor, list) else floor)
+        config = {**experiments.load_config(chapter, settings.preset).asdict(), **out}  # defaults too
+        for name, rules in sizes(cls).items():
+            floor = smoke.get(name, 1)
+            value = _plain(config[name])
+            if value is None:
+                continue
+            if "grid" in rules:
+                value = _grid(tuple(value), factor, max(2, len(floor) if isinstance(floor, list) else 1))
+            if "count" in rules:
+                value = _scale(tuple(value) if isinstance(value, (list, tuple)) else value, factor,
+                               tuple(floor) if isinstance(floor, list) else floor)
+            out[name] = value
     if "n_train" in out:  # one optimizer step per slice at least
         step = section.get("per_device_train_batch_size", 1) * section.get("gradient_accumulation_steps", 1)
         out["n_train"] = max(out["n_train"], out.get("n_slices", section.get("n_slices", 3)) * step)
+    if "num_threads" in section:  # more threads than this machine's cores only oversubscribe it
+        out["num_threads"] = min(out.get("num_threads", section["num_threads"]), os.cpu_count() or 1)
     if "gradient_checkpointing" in fields:  # the trainer settings of a GPU
         out.update(gradient_checkpointing=True, bf16=_gpu_class(settings.gpu).bf16)
     if "cache_dir" in fields:  # one store for the fine-tuning chapters, as the book's default has
@@ -140,17 +189,17 @@ def overrides(chapter: str, settings: Settings, cache: Path) -> dict:
 
 def _first_entries(section: dict) -> dict:
     """A smoke rehearsal's lists: the first hub id of each model list (its label with it), the first
-    dataset, prompt and size, the first two of the lifecycle grid's amounts."""
+    dataset, prompt and amount (the grids' other lists are cut by :func:`_grid`)."""
     from elastic.data import catalog
 
     out = {}
-    for name in (*_FIRST_ONLY, *_FIRST_TWO):
-        value, keep = section.get(name), 2 if name in _FIRST_TWO else 1
-        if not isinstance(value, list) or len(value) <= keep:
+    for name in _FIRST_ONLY:
+        value = section.get(name)
+        if not isinstance(value, list) or len(value) <= 1:
             continue
         specs = section.get(name.replace("labels", "models"), value)  # labels follow their models
         first = next((i for i, v in enumerate(specs) if isinstance(v, str) and v in catalog.MODELS), 0)
-        out[name] = value[first:first + keep]
+        out[name] = value[first:first + 1]
     return out
 
 

@@ -75,6 +75,7 @@ def test_cli_prints_four_gpu_classes(capsys):
     for name in ("T4", "L4", "A100", "H100"):
         assert f"on one {name} " in out
     assert "| scaling |" in out and "NO: " in out  # Qwen2.5-1.5B in fp32 does not fit a T4
+    assert out.count(plan.UNTESTED) == 4 and plan.book_markdown().count(plan.UNTESTED) == 1
 
 
 @pytest.mark.parametrize("chapter", ["mass_distribution", "compression_prediction"])

@@ -21,11 +21,46 @@ def test_one_factor_with_floors_and_monotonic_lists():
     assert rehearse._scale((10 ** 6, 10 ** 5, 10 ** 4), 16, (10000, 1000, 100)) == (62500, 6250, 625)  # largest first
 
 
+def test_a_grid_keeps_evenly_spaced_entries_with_both_ends():
+    assert rehearse._grid((1, 2, 3, 4, 5), 32, 2) == (1, 5)
+    assert rehearse._grid((1, 2, 3, 4, 5), 2, 2) == (1, 3, 5)  # ceil(5 / 2) = 3
+    assert rehearse._grid((1, 2, 3, 4, 5, 6, 7), 32, 4) == (1, 3, 5, 7)  # the smoke preset's length
+    assert rehearse._grid((1, 2), 32, 2) == (1, 2) and rehearse._grid((9,), 32, 2) == (9,)
+    assert rehearse._grid((1, 2, 3), 1, 2) == (1, 2, 3)
+
+
+def test_the_rule_reads_each_field_from_its_type_and_name():
+    """New fields follow without a change to the rule; a float list (pre-training tokens that
+    label models) and structure (depths, vocabularies, alphabets, batch) are never shrunk."""
+    import dataclasses
+
+    @dataclasses.dataclass
+    class Config:
+        seeds: tuple[int, ...] = (0, 1, 2)
+        n_pairs: int = 64
+        margin_tokens: int = 64
+        volumes: tuple[float, ...] = (1e12, 2e12)
+        models: tuple[tuple[int, ...], ...] = ((1, 32), (2, 64))
+        hub_models: tuple[str, ...] = ("a", "b")
+        positive_sizes: tuple[int, ...] = (64, 256)
+        alphabet_sizes: tuple[int, ...] = (2, 8)
+        vocab_size: int = 16
+        depths: tuple[int, ...] = (2, 3)
+        per_device_train_batch_size: int = 8
+        learning_rate: float = 1e-4
+
+    assert rehearse.sizes(Config) == {"seeds": ("grid",), "n_pairs": ("count",), "margin_tokens": ("count",),
+                                      "models": ("grid",), "positive_sizes": ("grid", "count")}
+
+
 def test_colab_rehearsal_values(tmp_path):
     values = rehearse.overrides("rebound", rehearse.Settings("colab", 16), tmp_path)
-    assert values == {"positive_sizes": [13, 32, 63], "negative_sizes": [2, 4, 7, 13], "n_eval": 4, "max_length": 64,
+    assert values == {"positive_sizes": [13, 63], "negative_sizes": [2, 13], "n_eval": 4, "max_length": 64,
                       "max_new_tokens": 8, "gradient_checkpointing": True, "bf16": True,
                       "cache_dir": str(tmp_path / "alignment")}
+    lifecycle = rehearse.overrides("lifecycle", rehearse.Settings("colab", 32), tmp_path)
+    assert {k: lifecycle[k] for k in ("models", "volumes", "align_sizes", "perturb_sizes")} == {
+        "models": [[1, 32], [6, 256]], "volumes": [200, 8000], "align_sizes": [8, 128], "perturb_sizes": [8, 32]}
     t4 = rehearse.overrides("resistance", rehearse.Settings("colab", 16, "t4"), tmp_path)
     assert t4["bf16"] is False and t4["n_train"] == 3 * 8 * 4  # one optimizer step per slice
     smoke = rehearse.overrides("scaling", rehearse.Settings("paper", 64, smoke=True), tmp_path)
