@@ -56,13 +56,14 @@ def test_the_rule_reads_each_field_from_its_type_and_name():
 def test_colab_rehearsal_values(tmp_path):
     values = rehearse.overrides("rebound", rehearse.Settings("colab", 16), tmp_path)
     assert values == {"positive_sizes": [13, 63], "negative_sizes": [2, 13], "n_eval": 4, "max_length": 64,
-                      "max_new_tokens": 8, "gradient_checkpointing": True, "bf16": True,
+                      "max_new_tokens": 8, "lora_r": 1, "gradient_checkpointing": True, "bf16": True,
                       "cache_dir": str(tmp_path / "alignment")}
     lifecycle = rehearse.overrides("lifecycle", rehearse.Settings("colab", 32), tmp_path)
     assert {k: lifecycle[k] for k in ("models", "volumes", "align_sizes", "perturb_sizes")} == {
         "models": [[1, 32], [6, 256]], "volumes": [200, 8000], "align_sizes": [8, 128], "perturb_sizes": [8, 32]}
     t4 = rehearse.overrides("resistance", rehearse.Settings("colab", 16, "t4"), tmp_path)
-    assert t4["bf16"] is False and t4["n_train"] == 3 * 8 * 4  # one optimizer step per slice
+    # a default is a size too: n_slices 3 -> the smoke preset's 2, and one optimizer step per slice
+    assert t4["bf16"] is False and t4["n_slices"] == 2 and t4["n_train"] == 2 * 8 * 4
     smoke = rehearse.overrides("scaling", rehearse.Settings("paper", 64, smoke=True), tmp_path)
     assert smoke["size_models"] == ["Qwen/Qwen1.5-0.5B"] and smoke["volume_labels"] == ["0.1T"]
     # a chapter that names no hub id runs the smoke preset's own config in a smoke rehearsal
