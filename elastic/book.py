@@ -93,6 +93,8 @@ def execute(root: Path, name: str, preset: str, parameters: dict | None = None,
     import jupytext
     import papermill
 
+    from elastic.progress import verbose  # the argument ``progress`` hides the module here
+
     root = Path(root).resolve()
     key = chapters.cache_key(root, name, preset, parameters)
     out_dir = executed_dir(root, preset)
@@ -118,6 +120,8 @@ def execute(root: Path, name: str, preset: str, parameters: dict | None = None,
         papermill.execute_notebook(
             str(unexecuted), str(running), parameters={"preset": preset, **(parameters or {})},
             kernel_name=KERNEL, language="python", cwd=str(root), progress_bar=progress,
+            # the kernel's own log (a warning about its TCP transport at every start) only when verbose
+            extra_arguments=[] if verbose() else ["--IPKernelApp.log_level=ERROR"],
         )
         execution.update(status="ok", error=None)
     except Exception as exc:

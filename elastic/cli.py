@@ -26,16 +26,21 @@ def _execute_quietly(root: str, name: str, preset: str) -> str | None:
 
 
 def run_serially(root: Path, names: list[str], preset: str) -> dict[str, str]:
-    """Execute ``names`` in order, a cell bar per notebook under the overall bar; {name: error}."""
+    """Execute ``names`` in order, a cell bar per notebook under the overall bar; {name: error}.
+
+    The bars are drawn on a terminal only (``disable=None``): written to a log, every refresh
+    of a bar is a line. There, one line per finished chapter says how far the run is."""
     failures = {}
-    with tqdm(total=len(names), desc=f"chapters ({preset})", unit="notebook") as bar:
+    with tqdm(total=len(names), desc=f"chapters ({preset})", unit="notebook", disable=None) as bar:
         for name in names:
             bar.set_postfix_str(name)
             try:
-                book.execute(root, name, preset, progress={"desc": name, "leave": False})
+                book.execute(root, name, preset, progress={"desc": name, "leave": False, "disable": None})
             except Exception as exc:  # the failure is listed at the end and fails the run
                 failures[name] = book.error_line(exc)
             bar.update()
+            if bar.disable:
+                print(f"{'FAILED' if name in failures else 'done'}  {name}", flush=True)
     return failures
 
 
@@ -47,7 +52,7 @@ def run_in_parallel(root: Path, names: list[str], preset: str, jobs: int) -> dic
     pending, running, failures = list(names), {}, {}
     # spawn, not fork: the parent holds tqdm's monitor thread, and forked threads are unsafe
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool, \
-            tqdm(total=len(names), desc=f"chapters ({preset}, {jobs} jobs)", unit="notebook") as bar:
+            tqdm(total=len(names), desc=f"chapters ({preset}, {jobs} jobs)", unit="notebook", disable=None) as bar:
         while pending or running:
             busy = set(pending) | set(running.values())
             for name in [n for n in pending if not busy & set(needs[n])][: jobs - len(running)]:

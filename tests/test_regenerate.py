@@ -190,3 +190,18 @@ def test_a_chapter_may_use_only_earlier_chapters(tmp_path):
     root = project(tmp_path, {"alpha": "", "beta": ""}, uses={"alpha": ["beta"]})
     with pytest.raises(ElasticError, match=r"notebooks/alpha.py uses beta, not earlier chapters of _toc.yml"):
         chapters.dependencies(root, "alpha")
+
+
+def test_a_log_gets_a_line_per_finished_chapter_and_no_bar(tmp_path, capfd):
+    """Printed to a file (a CI log), regenerate draws no bar (each refresh would be a line) and the
+    kernels print no log of their own; a chapter's own bar stays in its notebook. What is left: a
+    line per finished chapter and the summary, fewer lines than cells. About 10 s (two kernels)."""
+    bar = "\n# %%\nfrom tqdm.auto import tqdm\nfor _ in tqdm(range(3), desc='cells of an experiment'):\n    pass\n"
+    root = project(tmp_path, {"alpha": "", "beta": bar})
+    assert regenerate(root) == 0
+    out, err = capfd.readouterr()
+    lines = (out + err).replace("\r", "\n").splitlines()
+    assert lines[:2] == ["done  alpha", "done  beta"], out + err
+    assert len(lines) == 4 and all(line.startswith("executed") for line in lines[2:]), out + err
+    executed = nbformat.read(root / "_build" / "executed" / "smoke" / "beta.ipynb", as_version=4)
+    assert "cells of an experiment" in str(executed.cells[-1].outputs)
