@@ -24,8 +24,10 @@ A rehearsal runs what a reader runs on Colab or a cluster, in this order, and wr
    a chapter gains is shrunk with no change here: a **count** (an integer field, or tuple of
    integers, whose name matches :data:`COUNTS`: samples, sequences, documents, words, tokens, steps,
    pairs, the LoRA rank) becomes ``ceil(value / factor)``, raised to the value the smoke preset runs
-   with where that is larger (the least each chapter is known to run at; a resistance epoch also
-   needs one optimizer step per slice), lists kept strictly monotonic; a **grid** (a numeric list of
+   with (its section over the config's defaults) where that is larger (the least each chapter is
+   known to run at), lists kept strictly monotonic; amounts a trainer takes in whole optimizer steps
+   (:data:`WHOLE_STEPS`, and a resistance epoch's one step per slice) are then rounded up to whole
+   steps of the preset's batch x accumulation; a **grid** (a numeric list of
    :data:`GRIDS` whose length multiplies the chapter's runs: seeds, the lifecycle's models, volumes,
    alignment and perturbation sizes, the rebound's amounts) keeps ``ceil(len / factor)`` evenly
    spaced entries, its first and last among them, at least two and at least the smoke preset's
@@ -78,6 +80,9 @@ COUNTS = ("n_*", "*_sizes", "sizes", "small_size", "train_*", "*_tokens", "*_wor
 #: again), cut to ``ceil(len / factor)`` evenly spaced entries, the first and last kept, at least two
 #: (what a comparison along the grid needs) and at least as many as the smoke preset's.
 GRIDS = ("seeds", "models", "volumes", "align_sizes", "perturb_sizes", "positive_sizes", "negative_sizes")
+#: Amounts of training samples a trainer takes in whole optimizer steps (a slice is kept after a
+#: step): after the rule, rounded up to multiples of the preset's samples per step, kept increasing.
+WHOLE_STEPS = ("positive_sizes", "negative_sizes")
 #: Integer fields that are structure, not cost, though a pattern of :data:`COUNTS` matches them: the
 #: alphabets of the compression protocol (its grid's shape).
 KEPT = ("alphabet_sizes",)
@@ -154,7 +159,7 @@ def overrides(chapter: str, settings: Settings, cache: Path) -> dict:
     cls = _config_class(chapter)
     fields = presets.field_names(cls)
     section = presets.preset_section(chapter, settings.preset, cls)
-    smoke = presets.preset_section(chapter, "smoke", cls) if chapter in presets.experiment_sections("smoke") else {}
+    smoke = experiments.load_config(chapter, "smoke").asdict() if chapter in presets.experiment_sections("smoke") else {}
     out = _first_entries(section) if settings.smoke else {}
     if settings.smoke and not _hubbed(section, out):  # nothing of the hub: the smoke preset's own run
         out = {k: v for k, v in experiments.load_config(chapter, "smoke").asdict().items() if k != "preset"}
@@ -164,7 +169,8 @@ def overrides(chapter: str, settings: Settings, cache: Path) -> dict:
         factor = 10 ** 9 if settings.smoke else settings.factor
         config = {**experiments.load_config(chapter, settings.preset).asdict(), **out}  # defaults too
         for name, rules in sizes(cls).items():
-            floor = smoke.get(name, 1)
+            floor = _plain(smoke.get(name))
+            floor = 1 if floor is None else floor
             value = _plain(config[name])
             if value is None:
                 continue
@@ -173,10 +179,11 @@ def overrides(chapter: str, settings: Settings, cache: Path) -> dict:
             if "count" in rules:
                 value = _scale(tuple(value) if isinstance(value, (list, tuple)) else value, factor,
                                tuple(floor) if isinstance(floor, list) else floor)
+            if name in WHOLE_STEPS:
+                value = _whole_steps(value, _step(config))
             out[name] = value
     if "n_train" in out:  # one optimizer step per slice at least
-        step = section.get("per_device_train_batch_size", 1) * section.get("gradient_accumulation_steps", 1)
-        out["n_train"] = max(out["n_train"], out.get("n_slices", section.get("n_slices", 3)) * step)
+        out["n_train"] = max(out["n_train"], out.get("n_slices", section.get("n_slices", 3)) * _step(section))
     if "num_threads" in section:  # more threads than this machine's cores only oversubscribe it
         out["num_threads"] = min(out.get("num_threads", section["num_threads"]), os.cpu_count() or 1)
     if "gradient_checkpointing" in fields:  # the trainer settings of a GPU
@@ -185,6 +192,19 @@ def overrides(chapter: str, settings: Settings, cache: Path) -> dict:
         out["cache_dir"] = str(cache / ("lifecycle" if chapter == "lifecycle" else "alignment"))
     plain = {k: _plain(v) for k, v in out.items()}
     return {k: v for k, v in plain.items() if v != _plain(section.get(k, _default(cls, k)))}
+
+
+def _step(values: dict) -> int:
+    """Samples per optimizer step: ``per_device_train_batch_size x gradient_accumulation_steps``."""
+    return (values.get("per_device_train_batch_size") or 1) * (values.get("gradient_accumulation_steps") or 1)
+
+
+def _whole_steps(sizes: tuple, step: int) -> tuple:
+    """Each amount rounded up to a whole number of optimizer steps, kept strictly increasing."""
+    out = []
+    for n in sizes:
+        out.append(max(math.ceil(n / step) * step, out[-1] + step if out else step))
+    return tuple(out)
 
 
 def _first_entries(section: dict) -> dict:

@@ -29,6 +29,11 @@ def test_a_grid_keeps_evenly_spaced_entries_with_both_ends():
     assert rehearse._grid((1, 2, 3), 1, 2) == (1, 2, 3)
 
 
+def test_amounts_become_whole_optimizer_steps():
+    assert rehearse._whole_steps((7, 32), 32) == (32, 64) and rehearse._whole_steps((4, 8), 4) == (4, 8)
+    assert rehearse._whole_steps((1, 17, 40), 16) == (16, 32, 48)
+
+
 def test_the_rule_reads_each_field_from_its_type_and_name():
     """New fields follow without a change to the rule; a float list (pre-training tokens that
     label models) and structure (depths, vocabularies, alphabets, batch) are never shrunk."""
@@ -55,8 +60,9 @@ def test_the_rule_reads_each_field_from_its_type_and_name():
 
 def test_colab_rehearsal_values(tmp_path):
     values = rehearse.overrides("rebound", rehearse.Settings("colab", 16), tmp_path)
-    assert values == {"positive_sizes": [13, 63], "negative_sizes": [2, 13], "n_eval": 4, "max_length": 64,
-                      "max_new_tokens": 8, "lora_r": 1, "gradient_checkpointing": True, "bf16": True,
+    # [200, 1000] / 16 = [13, 63], then whole optimizer steps of colab's 8 x 4 samples
+    assert values == {"positive_sizes": [32, 64], "negative_sizes": [32, 64], "n_eval": 4, "max_length": 64,
+                      "max_new_tokens": 8, "gradient_checkpointing": True, "bf16": True,
                       "cache_dir": str(tmp_path / "alignment")}
     lifecycle = rehearse.overrides("lifecycle", rehearse.Settings("colab", 32), tmp_path)
     assert {k: lifecycle[k] for k in ("models", "volumes", "align_sizes", "perturb_sizes")} == {
