@@ -11,8 +11,9 @@ each next to its baseline, with the ratio and the target, saved to ``results/ben
    for scale, its bf16 peak) on the same number of threads;
 3. generation, batched against one prompt at a time;
 4. per-chapter wall times of the last ``regenerate`` runs (smoke = ``make test``, cpu = ``make
-   book``) with the training each chapter's results record (tokens, seconds, FLOPs, threads), and
-   the cost of the smoke rebound grid as the grid grows, through the lean loop and through trl.
+   book``) with the training each chapter's results record (tokens, seconds, FLOPs, threads); each
+   fine-tuning chapter at the smoke preset through the lean loop and through trl (after and before);
+   and the cost of the smoke rebound grid as the grid grows, through both.
 
 A run has a fixed cost (tokenizing, building a Trainer for trl, saving the model) besides its
 steps: the step rate is what the run records as the time of its steps (inside ``Trainer.train`` for
@@ -50,11 +51,12 @@ class Config(ExperimentConfig):
     gen_prompts: int = 8
     gen_tokens: int = 16
     rebound_grids: tuple[tuple[int, ...], ...] = ((4,), (4, 8), (4, 8, 16))  #: negative sizes
+    before_after: bool = True                 #: the fine-tuning chapters at smoke through both training paths
 
 
 #: Tiny sizes that run every code path in seconds (tests/test_hardening.py).
 SMOKE = dict(tree_sizes=(1000, 4000), naive_max=4000, tree_repeats=1, matmul_n=128, sft_steps=(2, 1), sft_batch=2, sft_rounds=1,
-             smollm2=False, gen_prompts=2, gen_tokens=2, rebound_grids=((2,),))
+             smollm2=False, gen_prompts=2, gen_tokens=2, rebound_grids=((2,),), before_after=False)
 
 #: Targets: token tree speed-up over the naive trie; elastic.train's step rate over the minimal
 #: loop, and the SmolLM2 + LoRA step's share of the float32 matmul peak.
@@ -216,32 +218,55 @@ def chapter_times(root) -> list[dict]:
     return out
 
 
-def rebound_growth(cfg: Config) -> list[dict]:
-    """The smoke rebound chapter's grid with more and more negative sizes, from an empty cache,
-    through the lean loop and through trl (the path before it), alternating which runs first."""
-    from elastic import experiments
-    from elastic.experiments import rebound
+def smoke_run(name: str, backend: str, **overrides) -> dict:
+    """One fine-tuning chapter's experiment at the smoke preset, from an empty cache and results
+    directory, with its SFT through ``backend``: its seconds and the training its result records."""
+    from elastic import experiments, train
 
-    rows = []
     saved = os.environ.get("ELASTIC_RESULTS")
     try:
-        for i, negatives in enumerate(cfg.rebound_grids):
-            row = {"negative_sizes": list(negatives)}
-            for backend in ("lean", "trl") if i % 2 == 0 else ("trl", "lean"):
-                with tempfile.TemporaryDirectory() as tmp:
-                    os.environ["ELASTIC_RESULTS"] = tmp
-                    rcfg = experiments.load_config("rebound", "smoke", negative_sizes=negatives, cache_dir=tmp,
-                                                   backend=backend)
-                    start = time.perf_counter()
-                    rebound.run(rcfg)
-                    row[f"{backend}_seconds"] = time.perf_counter() - start
-            rows.append({**row, "positive_sizes": list(rcfg.positive_sizes),
-                         "cells": len(rcfg.positive_sizes) * len(negatives), "seconds": row["lean_seconds"]})
+        with tempfile.TemporaryDirectory() as tmp:
+            os.environ["ELASTIC_RESULTS"] = tmp
+            cfg = experiments.load_config(name, "smoke", cache_dir=tmp, backend=backend, **overrides)
+            train.ledger.take()  # what the bench trained before is not this run's
+            start = time.perf_counter()
+            record = experiments.module(name).run(cfg)
+            run = record["provenance"]["run"]
+            return {"seconds": time.perf_counter() - start,
+                    "training": {**run.get("training", {}), "threads": run.get("torch_threads")}}
     finally:
         if saved is None:
             os.environ.pop("ELASTIC_RESULTS", None)
         else:
             os.environ["ELASTIC_RESULTS"] = saved
+
+
+def chapters_before_after(cfg: Config) -> list[dict]:
+    """Each fine-tuning chapter (:data:`elastic.plan.FINE_TUNING`) at the smoke preset through the
+    lean loop (after) and through trl's Trainer (before: the path every run took until the lean
+    loop), alternating which runs first."""
+    from elastic.plan import FINE_TUNING
+
+    rows = []
+    for i, name in enumerate(FINE_TUNING if cfg.before_after else ()):
+        runs = {backend: smoke_run(name, backend) for backend in (("lean", "trl") if i % 2 == 0 else ("trl", "lean"))}
+        rows.append({"name": name, **runs})
+    return rows
+
+
+def rebound_growth(cfg: Config) -> list[dict]:
+    """The smoke rebound chapter's grid with more and more negative sizes, from an empty cache,
+    through the lean loop and through trl (the path before it), alternating which runs first."""
+    from elastic import experiments
+
+    rows = []
+    for i, negatives in enumerate(cfg.rebound_grids):
+        row = {"negative_sizes": list(negatives)}
+        for backend in ("lean", "trl") if i % 2 == 0 else ("trl", "lean"):
+            row[f"{backend}_seconds"] = smoke_run("rebound", backend, negative_sizes=negatives)["seconds"]
+        positives = experiments.load_config("rebound", "smoke").positive_sizes
+        rows.append({**row, "positive_sizes": list(positives), "cells": len(positives) * len(negatives),
+                     "seconds": row["lean_seconds"]})
     return rows
 
 
@@ -285,6 +310,7 @@ def run(cfg: Config, root=".") -> dict:
                   ("generation", "generation smollm2",
                    lambda: generation_bench("SmolLM2-135M", models.load_model("smollm2", device="cpu")[0], stok, cfg))]
     steps += [("chapters", "chapter times", lambda: chapter_times(Path(root))),
+              ("before_after", "chapters before and after", lambda: chapters_before_after(cfg)),
               ("rebound_grid", "rebound grid", lambda: rebound_growth(cfg))]
     data = {"threads": torch.get_num_threads(), "cpu_count": os.cpu_count(), "load_average": os.getloadavg()[0],
             "sft": [], "generation": []}

@@ -74,22 +74,32 @@ def bench_rows(data: dict) -> list[tuple[str, str, str, str]]:
         ran = [c for c in block["chapters"] if c["status"]]
         rows.append((f"`{block['target']}` chapters ({block['preset']})", f"{sum(c['seconds'] for c in ran):.1f} s in all",
                      f"{len(ran)} of {len(block['chapters'])} chapters have a record", ""))
-        for c in ran:
-            t = c.get("training") or {}
-            chapter_peak = data.get("matmul_peak_by_threads", {}).get(str(t.get("threads")))
-            trained = (f"{t['tokens']:,} tokens trained in {t['seconds']:.1f} s ({t['threads']} threads): "
-                       f"{t['tokens'] / t['seconds']:,.0f} tokens/s" if t.get("seconds") else "")
-            if t.get("seconds") and chapter_peak:
-                trained += f", {t['flops'] / t['seconds'] / chapter_peak:.0%} of the float32 peak"
-            if t.get("trl_runs"):
-                trained += f"{'; ' if trained else ''}{t['trl_runs']} trl runs (DPO) in {t['trl_seconds']:.1f} s"
-            rows.append((f"  {c['name']} ({block['preset']})", f"{c['seconds']:.1f} s", c["status"], trained))
+        rows.extend((f"  {c['name']} ({block['preset']})", f"{c['seconds']:.1f} s", c["status"],
+                     _trained(c.get("training") or {}, data)) for c in ran)
+    for r in data.get("before_after", []):
+        rows.append((f"{r['name']} (smoke, from an empty cache), lean loop against trl",
+                     f"{r['lean']['seconds']:.1f} s; {_trained(r['lean']['training'], data)}",
+                     f"trl {r['trl']['seconds']:.1f} s; {_trained(r['trl']['training'], data)}",
+                     f"speed-up {r['trl']['seconds'] / r['lean']['seconds']:.1f}× over trl"))
     for r in data["rebound_grid"]:
         before = f"trl {r['trl_seconds']:.1f} s" if "trl_seconds" in r else ""
         ratio = f"{r['trl_seconds'] / r['seconds']:.1f}× faster than trl" if "trl_seconds" in r else ""
         rows.append((f"rebound grid (smoke), {r['cells']} cells", f"lean {r['seconds']:.1f} s "
                      f"({r['seconds'] / r['cells']:.1f} s per cell)", before, ratio))
     return rows
+
+
+def _trained(t: dict, data: dict) -> str:
+    """What a run trained (its :class:`elastic.train.Ledger` counts): tokens, seconds, tokens/s and
+    the share of the float32 peak measured at its thread count; its trl runs."""
+    chapter_peak = data.get("matmul_peak_by_threads", {}).get(str(t.get("threads")))
+    trained = (f"{t['tokens']:,} tokens trained in {t['seconds']:.1f} s ({t['threads']} threads): "
+               f"{t['tokens'] / t['seconds']:,.0f} tokens/s" if t.get("seconds") else "")
+    if t.get("seconds") and chapter_peak:
+        trained += f", {t['flops'] / t['seconds'] / chapter_peak:.0%} of the float32 peak"
+    if t.get("trl_runs"):
+        trained += f"{'; ' if trained else ''}{t['trl_runs']} trl runs in {t['trl_seconds']:.1f} s"
+    return trained
 
 
 def bench_text(data: dict) -> str:

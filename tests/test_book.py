@@ -146,12 +146,19 @@ def test_each_build_stages_the_performance_page_from_the_bench_record_it_finds(t
     assert not re.search(r"\bissues?\b", before, re.I)
     staged_at = page.stat().st_mtime_ns
     data = {"targets": {"tree": 10, "sft": 0.9}, "tree": {}, "matmul_peak_flops": 2e9, "threads": 1, "sft": [],
-            "generation": [], "chapters": [], "rebound_grid": [], "gpu": "none here", "cpu_count": 2, "load_average": 0.5}
+            "generation": [], "chapters": [], "rebound_grid": [], "gpu": "none here", "cpu_count": 2, "load_average": 0.5,
+            "matmul_peak_by_threads": {"1": 1e9},
+            "before_after": [{"name": "rebound",
+                              "lean": {"seconds": 10.0, "training": {"tokens": 2000, "seconds": 4.0, "flops": 2e9, "threads": 1}},
+                              "trl": {"seconds": 25.0, "training": {"trl_runs": 3, "trl_seconds": 18.0, "threads": 1}}}]}
     provenance = {"created": "2026-01-02T03:04:05+00:00", "platform": "Linux", "packages": {"torch": "2"}, "wall_time_s": 7}
     results.atomic_write_text(results.path("bench", "bench"), json.dumps({"data": data, "provenance": provenance}))
 
     page = book.stage(root, "smoke") / "book" / "performance.md"
     after = page.read_text()
     assert "| float32 matmul peak (1 thread) | 2.00 GFLOP/s |" in after
+    # 2e9 FLOPs in 4 s against a 1 GFLOP/s peak at 1 thread: 50%; 25 s before, 10 s after: 2.5x
+    assert ("| rebound (smoke, from an empty cache), lean loop against trl | 10.0 s; 2,000 tokens trained in 4.0 s (1 threads): "
+            "500 tokens/s, 50% of the float32 peak | trl 25.0 s; 3 trl runs in 18.0 s | speed-up 2.5× over trl |") in after
     assert "Measured 2026-01-02 03:04 UTC" in after and "no benchmark had run" not in after
     assert page.stat().st_mtime_ns > staged_at
