@@ -33,7 +33,7 @@ A rehearsal runs what a reader runs on Colab or a cluster, in this order, and wr
    spaced entries, its first and last among them, at least two and at least the smoke preset's
    number, before its counts are divided. Every path still runs: each list of hub models, datasets
    and prompts is kept whole, and so are depths, vocabularies, alphabets (:data:`KEPT`) and the
-   trainer fields; ``num_threads`` is capped at this machine's cores. The fine-tuning chapters train
+   trainer fields; every chapter runs on :data:`THREADS` torch threads. The fine-tuning chapters train
    with gradient checkpointing, and with bf16 autocast when ``--gpu`` names a class with bf16. By
    default each chapter's notebook is executed with papermill (results, figures and glued numbers,
    as on Colab); ``notebooks=False`` calls the experiments directly. The mirror's datasets hold
@@ -52,6 +52,7 @@ and prompts: every chapter still runs, and step 2 still resolves every id.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import fnmatch
 import hashlib
@@ -86,6 +87,9 @@ WHOLE_STEPS = ("positive_sizes", "negative_sizes")
 #: Integer fields that are structure, not cost, though a pattern of :data:`COUNTS` matches them: the
 #: alphabets of the compression protocol (its grid's shape).
 KEPT = ("alphabet_sizes",)
+#: Torch threads of every chapter and of the rehearsal's own runs: the stand-ins are as small as the
+#: smoke preset's models, which run on one thread (two ran 5-20x slower on a shared 2-core machine).
+THREADS = 1
 #: Lists that a smoke rehearsal cuts to their first entry (labels go with their models).
 _FIRST_ONLY = ("models", "datasets", "size_models", "size_labels", "volume_models", "volume_labels", "dpo_models",
                "reverse_models", "kl_models", "prompts", "positive_sizes", "negative_sizes")
@@ -184,8 +188,8 @@ def overrides(chapter: str, settings: Settings, cache: Path) -> dict:
             out[name] = value
     if "n_train" in out:  # one optimizer step per slice at least
         out["n_train"] = max(out["n_train"], out.get("n_slices", section.get("n_slices", 3)) * _step(section))
-    if "num_threads" in section:  # more threads than this machine's cores only oversubscribe it
-        out["num_threads"] = min(out.get("num_threads", section["num_threads"]), os.cpu_count() or 1)
+    if "num_threads" in fields:  # the stand-ins' matrices are too small to share between cores
+        out["num_threads"] = THREADS
     if "gradient_checkpointing" in fields:  # the trainer settings of a GPU
         out.update(gradient_checkpointing=True, bf16=_gpu_class(settings.gpu).bf16)
     if "cache_dir" in fields:  # one store for the fine-tuning chapters, as the book's default has
@@ -453,6 +457,19 @@ def figures(executed: Path) -> int:
                for c in nb.cells for o in c.get("outputs", []))
 
 
+@contextlib.contextmanager
+def _torch_threads(n: int):
+    """Torch on ``n`` threads inside, the process's count restored after."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def rehearse(preset: str, factor: int | None = None, *, gpu: str = "a100", smoke: bool = False,
              notebooks: bool = True, root: Path | str = ".", mirror_root: Path | None = None,
              only: list[str] | None = None) -> dict:
@@ -483,7 +500,7 @@ def rehearse(preset: str, factor: int | None = None, *, gpu: str = "a100", smoke
     report = {"settings": dataclasses.asdict(settings), "mirror": str(shared), "results": str(out)}
     # results under ``out``, with the rehearsal in their provenance, here and in the kernels
     marks = mirror.environ(ELASTIC_RESULTS=str(out), ELASTIC_REHEARSAL=json.dumps(dataclasses.asdict(settings)))
-    with mirror.offline(hub), mirror.no_network(refused), marks:
+    with mirror.offline(hub), mirror.no_network(refused), marks, _torch_threads(THREADS):
         sentiment = presets.preset_section("rebound", preset, shared=True).get("sentiment_model", "vader")
         t = time.perf_counter()
         report["ids"] = resolve(preset, sentiment)

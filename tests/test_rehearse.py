@@ -62,7 +62,7 @@ def test_colab_rehearsal_values(tmp_path):
     values = rehearse.overrides("rebound", rehearse.Settings("colab", 16), tmp_path)
     # [200, 1000] / 16 = [13, 63], then whole optimizer steps of colab's 8 x 4 samples
     assert values == {"positive_sizes": [32, 64], "negative_sizes": [32, 64], "n_eval": 4, "max_length": 64,
-                      "max_new_tokens": 8, "gradient_checkpointing": True, "bf16": True,
+                      "max_new_tokens": 8, "num_threads": rehearse.THREADS, "gradient_checkpointing": True, "bf16": True,
                       "cache_dir": str(tmp_path / "alignment")}
     lifecycle = rehearse.overrides("lifecycle", rehearse.Settings("colab", 32), tmp_path)
     assert {k: lifecycle[k] for k in ("models", "volumes", "align_sizes", "perturb_sizes")} == {
@@ -105,7 +105,7 @@ def test_gpu_settings_start(tmp_path, results_tmp, root):
     """Gradient checkpointing with fp32 weights (T4) and with bf16 weights and autocast (L4, A100,
     H100), at colab's batch 8 and accumulation 4, on the Qwen2.5 stand-in with LoRA."""
     hub = mirror.build()
-    with mirror.offline(hub), mirror.no_network():
+    with mirror.offline(hub), mirror.no_network(), rehearse._torch_threads(rehearse.THREADS):  # as rehearse runs it
         report = rehearse.settings_check("colab", tmp_path, root, launch=False)
     assert report["model"] == "Qwen/Qwen2.5-0.5B" and "accelerate" not in report
     assert [v["weights"] for k, v in report.items() if k != "model"] == ["torch.float32", "torch.bfloat16"]
@@ -114,7 +114,7 @@ def test_gpu_settings_start(tmp_path, results_tmp, root):
 def test_smoke_rehearsal_of_both_presets(results_tmp, root):
     """make test's rehearsal: every id of colab and paper resolved through the mirror (pickled repos
     refused, converted, then loaded), every chapter executed, no connection attempted, and results
-    that say they are a rehearsal, away from results/<preset>/. Slow: about 4 min under load."""
+    that say they are a rehearsal, away from results/<preset>/. Slow: about 3 min on a loaded machine."""
     for preset in ("colab", "paper"):
         report = rehearse.rehearse(preset, smoke=True, gpu="t4", notebooks=False, root=root)
         found = rehearse.ids(preset)
