@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from elastic import chapters, coursework, plan, progress, report, results
+from elastic import chapters, coursework, findings, plan, progress, report, results
 from elastic.data import catalog
 from elastic.chapters import (KERNEL, SOLUTION_TAG, executed_dir, read_execution, source_path, toc_notebooks,
                               write_execution)
@@ -220,7 +220,10 @@ def stage(root: Path, preset: str) -> Path:
                                 ("reproducibility.md", report.TIMES_MARKER, lambda: report.preset_times_markdown(root)),
                                 ("reproducibility.md", plan.MARKER, plan.book_markdown),
                                 ("reproducibility.md", catalog.MARKER, catalog.markdown),
-                                ("coursework.md", coursework.MARKER, lambda: coursework.table_markdown(root))):
+                                ("coursework.md", coursework.MARKER, lambda: coursework.table_markdown(root)),
+                                ("findings.md", findings.MARKER, findings.markdown),
+                                ("reproducibility.md", findings.POWER_MARKER,
+                                 lambda: findings.power_markdown(target / "book", preset))):
         path = target / "book" / page
         if path.exists():
             path.write_text(path.read_text().replace(marker, table()))

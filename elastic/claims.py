@@ -143,13 +143,19 @@ def claim(name: str) -> Claim:
 
 def not_judged(name: str, reason: str) -> dict:
     """The record of a claim the run's design cannot judge (e.g. a trend over fewer than three
-    models): no interval, the reason instead."""
+    models): no interval, the reason instead.
+
+    Chapters: lifecycle.
+    """
     return {"claim": asdict(claim(name)), "outcome": "not judged", "reason": reason}
 
 
 def judge(name: str, values, scale: float) -> dict:
     """The verdict on claim ``name`` from its per-seed ``values`` and its natural ``scale``: the
-    claim's registry entry, the interval, the outcome, the MDE and whether it clears the bar."""
+    claim's registry entry, the interval, the outcome, the MDE and whether it clears the bar.
+
+    Chapters: resistance, lifecycle.
+    """
     c = claim(name)
     values = [float(v) for v in values]
     if len(values) < 2:
@@ -169,7 +175,10 @@ def number(x: float) -> str:
 
 def describe(verdict: dict, *, words: bool = True) -> str:
     """A verdict in one line of MyST: the outcome, the effect with its interval and unit, its size
-    in units of the natural scale, and the MDE when inconclusive (or why it was not judged)."""
+    in units of the natural scale, and the MDE when inconclusive (or why it was not judged).
+
+    Chapters: resistance, lifecycle.
+    """
     if verdict["outcome"] == "not judged":
         return f"**not judged**: {verdict['reason']}" if words else verdict["reason"]
     c = verdict["claim"]
@@ -180,6 +189,8 @@ def describe(verdict: dict, *, words: bool = True) -> str:
         text += f", {verdict['effect_ratio']:.2f} of the scale"
     if verdict["outcome"] == power.INCONCLUSIVE:
         ratio = "" if verdict["mde_ratio"] is None else f" = {verdict['mde_ratio']:.2f} of the scale"
+        if verdict["mde_ratio"] is not None and verdict["mde_ratio"] > MDE_BAR:
+            ratio += f", above the bar of {MDE_BAR:g}: the design is too small to tell"
         text += f"; MDE {verdict['mde']:.3g}{ratio}"
     return f"**{verdict['outcome']}**: {text}" if words else text
 
@@ -197,7 +208,10 @@ def _aligned(seed: dict, sign: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def gain(panel: dict, i: int = -1) -> list[float]:
-    """Per seed: the aligned margin of the first-stage model a_i minus θ0's (mean over pairs)."""
+    """Per seed: the aligned margin of the first-stage model a_i minus θ0's (mean over pairs).
+
+    Chapters: lifecycle.
+    """
     out = []
     for seed in panel["seeds"]:
         cells, base = _aligned(seed, panel["sign"])
@@ -216,7 +230,10 @@ def rebound_pairs(panel: dict) -> list[np.ndarray]:
 
 
 def rebound(panel: dict) -> list[float]:
-    """Per seed: the mean over pairs of :func:`rebound_pairs`."""
+    """Per seed: the mean over pairs of :func:`rebound_pairs`.
+
+    Chapters: lifecycle.
+    """
     return [float(x.mean()) for x in rebound_pairs(panel)]
 
 
@@ -241,7 +258,10 @@ def deceleration(panel: dict) -> tuple[list[float], list[float]]:
 
 
 def per_seed_slopes(x, values) -> list[float]:
-    """Least-squares slopes of ``values[m][k]`` (model m, seed k) on log10(``x[m]``), one per seed."""
+    """Least-squares slopes of ``values[m][k]`` (model m, seed k) on log10(``x[m]``), one per seed.
+
+    Chapters: lifecycle.
+    """
     lx = np.log10(np.asarray(x, dtype=float))
     if len(lx) < 3 or np.ptp(lx) == 0:
         raise ElasticError(f"a trend needs at least 3 distinct positions, got {list(x)}")
@@ -253,7 +273,10 @@ def per_seed_slopes(x, values) -> list[float]:
 def slope(x, panels_in_order: list[dict]) -> tuple[list[float], float]:
     """Per seed: the slope of the rebound statistic of each panel on log10(x) (the panels share
     their seeds, :func:`per_seed_slopes`); and the scale, the mean alignment gain over the panels
-    per decade of the span of x."""
+    per decade of the span of x.
+
+    Chapters: lifecycle.
+    """
     slopes = per_seed_slopes(x, [rebound(p) for p in panels_in_order])
     scale = float(np.mean([np.mean(gain(p)) for p in panels_in_order]) / np.ptp(np.log10(np.asarray(x, dtype=float))))
     return slopes, scale

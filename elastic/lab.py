@@ -190,13 +190,20 @@ class Lab:
         lora = {"r": self.cfg.lora_r, "lora_alpha": 2 * self.cfg.lora_r, "target_modules": LORA_TARGETS}
         return models.add_lora(model, lora) if self.lora else model
 
-    def fit(self, parent, texts, payload, *, n_slices: int = 0):
+    def fit(self, parent, texts, payload, *, n_slices: int = 0, seed: int | None = None):
         """``parent`` after SFT on ``texts`` (strings or :class:`elastic.train.Examples`; a new
         model), and the run's directory; the run is cached under ``payload`` (with its slices, if
-        ``n_slices``)."""
+        ``n_slices``). A training ``seed`` fixes the data order and the adapters' initialisation
+        (default: the config's seed, with the adapters drawn from the generator as it stands); a
+        caller that passes one puts it in ``payload``."""
+        import torch
+
         out = self.store.run_dir([self.key(), payload])
         stage(f"SFT on {len(texts)} texts")
-        train.sft(self.trainable(parent), self.tokenizer, texts, output_dir=out, args=self._args(), n_slices=n_slices)
+        if seed is not None:
+            torch.manual_seed(seed)  # the adapters' initialisation, whatever ran before
+        args = self._args() if seed is None else self._args(seed=seed)
+        train.sft(self.trainable(parent), self.tokenizer, texts, output_dir=out, args=args, n_slices=n_slices)
         return self._load(parent, out), out
 
     def dpo(self, parent, prompts, chosen, rejected, payload):
@@ -233,10 +240,10 @@ class Lab:
 
     # --- generation and scoring -----------------------------------------------------------------
 
-    def respond(self, model, prompts) -> list[str]:
+    def respond(self, model, prompts, seed: int | None = None) -> list[str]:
         stage(f"generating {len(prompts)} responses")
         return models.generate(model, self.tokenizer, prompts, max_new_tokens=self.cfg.max_new_tokens,
-                               seed=self.cfg.seed)
+                               seed=self.cfg.seed if seed is None else seed)
 
 
 def preflight(cfg: AlignmentConfig, specs, scored=(), read=lambda: None) -> None:

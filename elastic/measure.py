@@ -57,7 +57,10 @@ def encode(tokenizer, tokens: np.ndarray, lengths: np.ndarray) -> torch.Tensor:
 
 
 def attention_mask(ids: torch.Tensor, pad_id: int) -> torch.Tensor:
-    """The attention mask of encoded sequences; pad can only follow EOS here, so "not pad" marks the real tokens."""
+    """The attention mask of encoded sequences; pad can only follow EOS here, so "not pad" marks the real tokens.
+
+    Chapters: lifecycle.
+    """
     return (ids != pad_id).long()
 
 
@@ -65,7 +68,10 @@ def attention_mask(ids: torch.Tensor, pad_id: int) -> torch.Tensor:
 
 @torch.no_grad()
 def sequence_log2_probs(model, ids: torch.Tensor, pad_id: int, batch_size: int = 512) -> np.ndarray:
-    """``log2 q(x)`` of each encoded sequence: every token after ``<s>``, its EOS included."""
+    """``log2 q(x)`` of each encoded sequence: every token after ``<s>``, its EOS included.
+
+    Chapters: lifecycle.
+    """
     out = []
     for start in range(0, len(ids), batch_size):
         chunk = ids[start:start + batch_size]
@@ -74,6 +80,22 @@ def sequence_log2_probs(model, ids: torch.Tensor, pad_id: int, batch_size: int =
         logp = torch.log_softmax(logits, -1).gather(-1, chunk[:, 1:, None])[..., 0]
         out.append((logp * mask[:, 1:]).sum(1) / np.log(2))
     return torch.cat(out).numpy()
+
+
+@torch.no_grad()
+def next_token_kl(target, trained, ids: torch.Tensor, pad_id: int) -> float:
+    """``KL(p_target || p_trained)`` in nats per token on the contexts of the encoded sequences
+    ``ids`` (every position after ``<s>``, EOS included): at each context the exact sum over the
+    next token, so that only the contexts are sampled (the same quantity as
+    :func:`elastic.score.kl`, for the lifecycle's tiny models).
+
+    Chapters: lifecycle. Paper: §4.1, Table 1 (in KL).
+    """
+    mask = attention_mask(ids, pad_id)
+    scored = mask[:, 1:].bool()
+    log_p = torch.log_softmax(target(input_ids=ids, attention_mask=mask).logits[:, :-1].float(), -1)[scored]
+    log_q = torch.log_softmax(trained(input_ids=ids, attention_mask=mask).logits[:, :-1].float(), -1)[scored]
+    return float((log_p.exp() * (log_p - log_q)).sum(-1).mean())
 
 
 @torch.no_grad()
@@ -131,19 +153,39 @@ class EvalSet:
 
 
 def measure(model, tokenizer, source: AttributeSource, evalset: EvalSet, n_generate: int, seed: int) -> dict:
-    """One row of every curve: gamma (bits/token) and KL (bits/sequence) on D1, D2, D3, and the
-    attribute score of ``n_generate`` sampled sequences with its standard error.
+    """One row of every curve: gamma (bits/token) and KL (bits/sequence) on D1, D2, D3; the
+    likelihood margin (:func:`margin_pairs`, the primary metric of the rebound claims) per held-out
+    pair and its mean; and, when ``n_generate`` > 0, the attribute score of that many sampled
+    sequences with its standard error (the paper's generate-and-score metric, the secondary one).
 
     Chapters: lifecycle. Paper: Def. 3.1, Thm 3.2.
     """
-    row = {}
+    row, per_token = {}, {}
     for name, ids in evalset.ids.items():
         log2_q = sequence_log2_probs(model, ids, tokenizer.pad_token_id)
         row[f"gamma_{name}"] = float(-log2_q.sum() / evalset.n_tokens[name])
         row[f"kl_{name}"] = float(np.mean(evalset.log2_p[name] - log2_q))
-    tokens, lengths, valid = sample(model, tokenizer, n_generate, source.max_len, source.vocab_size, seed)
-    score = source.posterior(tokens[valid], lengths[valid]) if valid.any() else np.array([np.nan])
-    row["score"] = float(score.mean())
-    row["score_se"] = standard_error(score)
-    row["invalid"] = float(1 - valid.mean())
+        per_token[name] = log2_q / (attention_mask(ids, tokenizer.pad_token_id).sum(1).numpy() - 1)
+    pairs = margin_pairs(per_token["D2"], per_token["D3"])
+    row["margin"] = float(pairs.mean())
+    row["margin_pairs"] = [round(float(x), 5) for x in pairs]  # 1e-5 bits/token: far below any effect
+    if n_generate > 0:
+        tokens, lengths, valid = sample(model, tokenizer, n_generate, source.max_len, source.vocab_size, seed)
+        score = source.posterior(tokens[valid], lengths[valid]) if valid.any() else np.array([np.nan])
+        row["score"] = float(score.mean())
+        row["score_se"] = standard_error(score)
+        row["invalid"] = float(1 - valid.mean())
     return row
+
+
+def margin_pairs(positive_per_token: np.ndarray, negative_per_token: np.ndarray) -> np.ndarray:
+    """The likelihood margin of a model per held-out pair i: the mean log2-likelihood per token
+    (EOS included) of the i-th held-out sequence of P+ minus that of the i-th of P-. Exact given
+    the model (no sampling), so across models on the same pairs it differs only by what the
+    models learned.
+
+    Chapters: lifecycle. Paper: §4.2 (the positive-minus-negative comparison of Fig. 4, by likelihood).
+    """
+    if len(positive_per_token) != len(negative_per_token):
+        raise ElasticError("the margin pairs the i-th positive sequence with the i-th negative one: give as many of each")
+    return np.asarray(positive_per_token, dtype=float) - np.asarray(negative_per_token, dtype=float)

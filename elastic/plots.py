@@ -600,36 +600,45 @@ def hooke_invariant(res: dict):
 # --- resistance (notebooks/resistance) ----------------------------------------------------------------
 
 def resistance_table(res: dict) -> str:
-    """Table 1 of the paper on our runs: inverse against forward cross-entropy per pair of slices.
+    """Table 1 of the paper on our runs: per pair of slices, the inverse and forward
+    cross-entropies and forward minus inverse in cross-entropy and in KL, means over the seeds.
 
     Chapters: resistance.
     """
-    lines = [f"{'model':<18}{'dataset':<12}" + "".join(f"θ{p['j']}→θ{p['i']} vs θ{p['i']}→θ{p['j']}".rjust(26)
-                                                       for p in res["rows"][0]["pairs"])]
+    lines = []
     for row in res["rows"]:
-        cells = "".join(f"{p['inverse']:.4f} {'<' if p['resists'] else '≥'} {p['forward']:.4f}".rjust(26)
-                        for p in row["pairs"])
-        lines.append(f"{row['model']:<18}{row['dataset']:<12}{cells}")
-    return "\n".join(lines)
+        for n, pair in enumerate(row["seeds"][0]["pairs"]):
+            per_seed = [s["pairs"][n] for s in row["seeds"]]
+            mean = {key: float(np.mean([p[key] for p in per_seed])) for key in ("inverse", "forward", "inverse_kl", "forward_kl")}
+            lines.append(f"{row['model']:<18}{row['dataset']:<12}{'θ%d,θ%d' % (pair['i'], pair['j']):<9}"
+                         f"{mean['inverse']:>9.4f}{mean['forward']:>9.4f}{mean['forward'] - mean['inverse']:>+11.4f}"
+                         f"{mean['forward_kl'] - mean['inverse_kl']:>+11.4f}")
+    return _table(f"{'model':<18}{'dataset':<12}{'slices':<9}{'inverse':>9}{'forward':>9}{'Δ CE':>11}{'Δ KL':>11}", lines)
 
 
 def resistance(res: dict):
-    """Inverse (path B) and forward (path A) cross-entropies of every pair of slices (§4.1).
+    """Forward minus inverse alignment (§4.1) for every pair of slices, in KL and in cross-entropy:
+    one dot per seed, the bar its mean; above zero, the inverse path is the easier one.
 
     Chapters: resistance.
     """
-    labels, inverse, forward = [], [], []
+    labels, series = [], {"KL": [], "cross-entropy": []}
     for row in res["rows"]:
-        for p in row["pairs"]:
-            labels.append(f"{row['dataset']}\nθ{p['i']},θ{p['j']}")
-            inverse.append(p["inverse"])
-            forward.append(p["forward"])
+        for n, pair in enumerate(row["seeds"][0]["pairs"]):
+            labels.append(f"{row['dataset']}\nθ{pair['i']},θ{pair['j']}")
+            per_seed = [s["pairs"][n] for s in row["seeds"]]
+            series["KL"].append([p["forward_kl"] - p["inverse_kl"] for p in per_seed])
+            series["cross-entropy"].append([p["forward"] - p["inverse"] for p in per_seed])
     x = np.arange(len(labels))
     fig, ax = plt.subplots(figsize=(max(5, 1.1 * len(labels)), 3.4))
-    ax.bar(x - 0.2, inverse, 0.4, label="inverse (path B): $H(p_{\\theta_i}, p_{\\theta_{ji}^\\dagger})$")
-    ax.bar(x + 0.2, forward, 0.4, label="forward (path A): $H(p_{\\theta_j}, p_{\\theta_{ij}^\\dagger})$")
+    for offset, (name, values) in zip((-0.2, 0.2), series.items()):
+        means = [np.mean(v) for v in values]
+        bars = ax.bar(x + offset, means, 0.36, alpha=0.5, label=f"{name}: forward − inverse (mean over seeds)")
+        for xi, v in zip(x + offset, values):
+            ax.plot([xi] * len(v), v, "o", ms=3.5, color=bars.patches[0].get_facecolor()[:3])
+    ax.axhline(0, color="0.3", lw=0.8)
     ax.set_xticks(x, labels, fontsize=8)
-    ax.set_ylabel("cross-entropy (nats/token)")
+    ax.set_ylabel("forward − inverse (nats/token)")
     ax.legend(fontsize=8)
     return fig
 
@@ -826,64 +835,109 @@ def lifecycle_elasticity(res: dict):
     return fig
 
 
-def _lifecycle_rebound(ax, run, title):
-    for i, aligned in enumerate(run["aligned"]):
-        sizes = [r["size"] for r in aligned["curve"]]
-        scores = [r["score"] for r in aligned["curve"]]
-        ax.plot(np.array(sizes) + 1, scores, "o-", ms=3, color=f"C{i}", label=f"$|D_2|$ = {aligned['n']:,}")
-    ax.axhline(run["pretrain"]["score"], ls=":", color="0.4", label="pre-trained")
+def _lifecycle_rebound(ax, panel, title, sizes):
+    """One panel's margin curves, means over the seeds and held-out pairs; one colour per
+    alignment size of ``sizes`` (all the panels' sizes), whichever sizes this panel has."""
+    for i, n in enumerate(panel["first_sizes"]):
+        curve = np.mean([np.mean(seed["cells"][i], axis=1) for seed in panel["seeds"]], axis=0)
+        ax.plot(np.array([0, *panel["second_sizes"]]) + 1, curve, "o-", ms=3, color=f"C{sizes.index(n)}",
+                label=f"$|D_2|$ = {n:,}")
+    ax.axhline(np.mean([np.mean(seed["base"]) for seed in panel["seeds"]]), ls=":", color="0.4", label="pre-trained")
     ax.set_xscale("log")
     ax.set_title(title, fontsize=9)
     ax.set_xlabel("$|D_3| + 1$")
 
 
+def _lifecycle_panel(res: dict, model, volume) -> dict:
+    return next(p for p in res["panels"] if p["model"] == model and p["volume"] == volume)
+
+
 def lifecycle_rebound(res: dict):
-    """The attribute score of the main model along the perturbation, per alignment size (Fig. 4's shape).
+    """The likelihood margin of the main model along the perturbation, per alignment size (Fig. 4's
+    shape), the mean over the seeds.
 
     Chapters: lifecycle.
     """
-    main, _ = _lifecycle_runs(res)
+    main = _lifecycle_panel(res, res["main"]["model"], res["main"]["volume"])
     fig, ax = plt.subplots(figsize=(6, 3.6))
-    _lifecycle_rebound(ax, main, f"model {main['model']}, $|D_1|$ = {main['volume']:,}")
-    ax.set_ylabel("attribute score $P(+\\mid x)$")
+    _lifecycle_rebound(ax, main, f"{main['params']:,} parameters, $|D_1|$ = {main['volume']:,}", main["first_sizes"])
+    ax.set_ylabel("margin (bits/token)")
     ax.legend(fontsize=7)
     return fig
 
 
 def lifecycle_scaling(res: dict):
-    """The rebound curves per model size (top) and per pre-training volume (bottom).
+    """The margin curves per model size (top) and per pre-training volume (bottom).
 
     Chapters: lifecycle.
     """
-    sizes_runs = sorted((r for r in res["runs"] if r["volume"] == res["main"]["volume"]), key=lambda r: r["params"])
-    volume_runs = sorted((r for r in res["runs"] if r["model"] == res["main"]["model"]), key=lambda r: r["volume"])
-    ncol = max(len(sizes_runs), len(volume_runs))
-    fig, axes = plt.subplots(2, ncol, figsize=(3 * ncol, 5.6), sharey=True, squeeze=False)
-    for ax, run in zip(axes[0], sizes_runs):
-        _lifecycle_rebound(ax, run, f"{run['params']:,} parameters")
-    for ax, run in zip(axes[1], volume_runs):
-        _lifecycle_rebound(ax, run, f"$|D_1|$ = {run['volume']:,}")
-    for ax in axes.flat[len(sizes_runs):ncol]:
+    by_size = sorted((p for p in res["panels"] if p["volume"] == res["main"]["volume"]), key=lambda p: p["params"])
+    by_volume = sorted((p for p in res["panels"] if p["model"] == res["main"]["model"]), key=lambda p: p["volume"])
+    ncol = max(len(by_size), len(by_volume))
+    fig, axes = plt.subplots(2, ncol, figsize=(3.2 * ncol, 5.8), sharey=True, squeeze=False)
+    sizes = sorted({n for p in res["panels"] for n in p["first_sizes"]})
+    for ax, p in zip(axes[0], by_size):
+        _lifecycle_rebound(ax, p, f"{p['params']:,} parameters", sizes)
+    for ax, p in zip(axes[1], by_volume):
+        _lifecycle_rebound(ax, p, f"$|D_1|$ = {p['volume']:,}", sizes)
+    for ax in [*axes[0][len(by_size):], *axes[1][len(by_volume):]]:
         ax.set_axis_off()
     for row in axes:
-        row[0].set_ylabel("score")
-    axes[0][0].legend(fontsize=6)
+        row[0].set_ylabel("margin (bits/token)")
+    axes[1][0].legend(fontsize=7)  # the largest model's row has every alignment size
     fig.tight_layout()
     return fig
 
 
 def lifecycle_resistance(res: dict):
-    """Mean training loss of inverse and forward alignment between pairs of slices (Table 1's analogue).
+    """Forward minus inverse KL(target || trained) between pairs of slices (Table 1's analogue), one
+    dot per seed, the bar their mean.
 
     Chapters: lifecycle.
     """
     fig, ax = plt.subplots(figsize=(6, 3.2))
-    labels = [f"{r['earlier']:,} vs {r['later']:,}" for r in res["resistance"]]
+    first = res["resistance_seeds"][0]
+    labels = [f"{r['earlier']:,} vs {r['later']:,}" for r in first]
+    gaps = [[seed[n]["forward_kl"] - seed[n]["inverse_kl"] for seed in res["resistance_seeds"]] for n in range(len(first))]
     x = np.arange(len(labels))
-    ax.bar(x - 0.2, [r["inverse"] for r in res["resistance"]], 0.4, label="inverse (later on earlier's data)")
-    ax.bar(x + 0.2, [r["forward"] for r in res["resistance"]], 0.4, label="forward (earlier on later's data)")
+    ax.bar(x, [np.mean(g) for g in gaps], 0.5, alpha=0.5, label="mean over seeds")
+    for xi, g in zip(x, gaps):
+        ax.plot([xi] * len(g), g, "o", ms=4, color="C0")
+    ax.axhline(0, color="0.3", lw=0.8)
     ax.set_xticks(x, labels)
     ax.set_xlabel("slices $|D_2|$ (earlier vs later)")
-    ax.set_ylabel("mean training loss (nats/token)")
+    ax.set_ylabel("forward − inverse KL (nats/token)")
     ax.legend(fontsize=7)
+    return fig
+
+
+# --- the power analysis (book/reproducibility) -------------------------------------------------------
+
+def power_curves(curves: dict, bar: float):
+    """The MDE over each claim's natural scale against the number of training seeds, one panel per
+    claim, one line per number of units per seed (:func:`elastic.findings.design_curves`), the
+    run's own MDE as a star and the bar as a dotted line.
+
+    Chapters: reproducibility.
+    """
+    n = len(curves)
+    ncol = min(n, 4)
+    nrow = -(-n // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.3 * ncol, 2.9 * nrow), squeeze=False)
+    for ax, (name, c) in zip(axes.flat, curves.items()):
+        for units, values in c["mde_over_scale"].items():
+            here = units == c["n_units"]
+            label = f"{units} {c['unit']} per seed" + (" (this run)" if here else "") if len(c["mde_over_scale"]) > 1 else "this run's design"
+            ax.plot(c["seeds"], values, "o-" if here else "--", ms=3, label=label)
+        if c["observed"] is not None:
+            ax.plot([c["n_seeds"]], [c["observed"]], "k*", ms=9, label="this run's MDE")
+        ax.axhline(bar, color="0.4", lw=0.8, ls=":")
+        ax.set_yscale("log")
+        ax.set_xlabel("training seeds")
+        ax.set_ylabel("MDE / natural scale")
+        ax.set_title(name, fontsize=9)
+        ax.legend(fontsize=6)
+    for ax in axes.flat[n:]:
+        ax.set_axis_off()
+    fig.tight_layout()
     return fig

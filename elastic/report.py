@@ -153,29 +153,4 @@ def preset_times_markdown(root: Path) -> str:
             cells.append(f"{execution['duration_s']:.1f} s{inner}{status}")
         lines.append(f"| {{doc}}`../notebooks/{name}` | " + " | ".join(cells) + " |")
     lines.append("| **all chapters** | " + " | ".join(f"**{totals[p]:.0f} s**" for p in presets) + " |")
-    return "\n".join(lines) + "\n\n" + verdicts_markdown(presets) + "\n"
-
-
-#: How to state the verdicts each experiment stores with its results (from the record's ``data``).
-VERDICTS = {
-    "resistance": lambda d: (f"{d['verdict']['n_resists']} of {d['verdict']['n_cells']} cells resist "
-                             f"(by the KL criterion: {d['verdict']['n_resists_kl']})"),
-    "rebound": lambda d: (f"{d['verdict']['n_rebound']} of {d['verdict'].get('n_judged', d['verdict']['n_panels'])} "
-                          f"judged panels rebound; {d['verdict']['n_fast_then_slow']} fall fast then slowly"),
-    "lifecycle": lambda d: (f"rebound at {sum(d['verdicts']['emergence']['rebound'])} of "
-                            f"{len(d['verdicts']['emergence']['rebound'])} pre-training volumes and "
-                            f"{sum(d['verdicts']['model_size']['rebound'])} of "
-                            f"{len(d['verdicts']['model_size']['rebound'])} model sizes"),
-}
-
-
-def verdicts_markdown(presets) -> str:
-    """The stored verdicts on resistance and rebound, per preset that ran them."""
-    lines = ["| Experiment | " + " | ".join(presets) + " |", "|---|" + "---|" * len(presets)]
-    for name, state in VERDICTS.items():
-        cells = []
-        for preset in presets:
-            target = results.path(name, preset)
-            cells.append(state(results.load(name, preset)["data"]) if target.exists() else "not run")
-        lines.append(f"| {{doc}}`../notebooks/{name}` | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n"

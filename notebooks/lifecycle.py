@@ -17,8 +17,9 @@
 # This notebook runs the grid of {doc}`../book/lifecycle` with `elastic.experiments.lifecycle`:
 # small transformers pre-trained from scratch on a source with a known distribution, aligned on its
 # positive half, perturbed with its negative half, and measured against the exact probabilities
-# after every stage. Every number on this page is read from `results/<preset>/lifecycle.json`, and
-# every verdict in it is computed by `elastic.experiments.lifecycle.verdicts`.
+# after every stage, over {glue:md}`lc_seeds` training seeds. Every number on this page is read
+# from `results/<preset>/lifecycle.json`; every verdict in it is computed by
+# `elastic.experiments.lifecycle.judge` on the claims pre-registered in `elastic.claims`.
 
 # %% tags=["remove-cell"]
 # On Colab, install the library first; anywhere else this cell does nothing.
@@ -33,7 +34,8 @@ if "google.colab" in sys.modules:
 preset = "cpu"          # smoke | cpu | colab | paper
 volumes = None          # pre-training volumes |D1| (None: the preset's)
 align_sizes = None      # alignment sizes |D2| (None: the preset's)
-seed = None             # None: the preset's
+seed = None             # the source's seed (None: the preset's)
+seeds = None            # training seeds, e.g. [0, 1, 2] (None: the preset's)
 
 # %% tags=["remove-output"]
 from elastic import plots
@@ -70,15 +72,17 @@ glue_figure("fig_lc_pretrain", plots.lifecycle_pretraining(res))
 #
 # For every aligned model of the largest size, the first perturbation checkpoint changes the
 # compression rates on $D_1$ and $D_2$ by $\Delta\gamma_1$ and $\Delta\gamma_2$. The theorem
-# predicts that both increase and that $\Delta\gamma_2 / \Delta\gamma_1$ grows like
-# $k = |D_1|/|D_2|$. Of {glue:md}`lc_points` aligned models, $\Delta\gamma_2$ rises in
-# {glue:md}`lc_d2_rises`, $\Delta\gamma_1$ *falls* in {glue:md}`lc_d1_falls`, and both rise in
-# {glue:md}`lc_both`. A least-squares line of $\log_{10}$ ratio on $\log_{10} k$ through the
-# {glue:md}`lc_fit_n` models with a positive ratio has slope {glue:md}`lc_slope` (95% CI
-# {glue:md}`lc_ci`; the theorem's $\Theta(k)$ is slope 1): {glue:md}`lc_theta_verdict`.
+# predicts that $\Delta\gamma_2 / \Delta\gamma_1$ grows like $k = |D_1|/|D_2|$. In the first
+# seed, of {glue:md}`lc_points` aligned models, $\Delta\gamma_2$ rises in {glue:md}`lc_d2_rises`,
+# $\Delta\gamma_1$ *falls* in {glue:md}`lc_d1_falls`, and both rise in {glue:md}`lc_both`. A
+# least-squares line of $\log_{10}$ ratio on $\log_{10} k$ through the {glue:md}`lc_fit_n` models
+# with a positive ratio has slope {glue:md}`lc_slope` (95% CI {glue:md}`lc_ci`; the theorem's
+# $\Theta(k)$ is slope 1): {glue:md}`lc_theta_verdict`. On the magnitude
+# $|\Delta\gamma_2 / \Delta\gamma_1|$ its slope is {glue:md}`lc_mslope` (95% CI {glue:md}`lc_mci`):
+# {glue:md}`lc_mag_verdict`.
 #
-# Setting the signs aside, the same fit on the magnitude $|\Delta\gamma_2 / \Delta\gamma_1|$ has
-# slope {glue:md}`lc_mslope` (95% CI {glue:md}`lc_mci`): {glue:md}`lc_mag_verdict`.
+# The pre-registered claim `lifecycle_elasticity` takes that magnitude's slope once per seed. Over
+# the seeds: {glue:md}`lc_elasticity_md`.
 
 # %%
 glue_figure("fig_lc_elasticity", plots.lifecycle_elasticity(res))
@@ -87,19 +91,22 @@ glue_figure("fig_lc_elasticity", plots.lifecycle_elasticity(res))
 # ```{glue:figure} fig_lc_elasticity
 # :name: fig-lc-elasticity
 #
-# Left: the ratio of the changes of the compression rates on $D_2$ and $D_1$ over the first
-# perturbation checkpoint, against $k$; crosses mark negative ratios (one rate fell). The dotted
-# line is ratio $= k$. Right: the Hooke invariant on magnitudes, as the log-ratio of
+# Left (first seed): the ratio of the changes of the compression rates on $D_2$ and $D_1$ over the
+# first perturbation checkpoint, against $k$; crosses mark negative ratios (one rate fell). The
+# dotted line is ratio $= k$. Right: the Hooke invariant on magnitudes, as the log-ratio of
 # $|D_2||\Delta\gamma_2|$ to $|D_1||\Delta\gamma_1|$; the invariant holds where it is zero.
 # ```
 #
 # The Hooke log-ratio has median {glue:md}`lc_hooke_median` (interquartile range
 # {glue:md}`lc_hooke_iqr`): zero would mean $|D_1||\Delta\gamma_1| = |D_2||\Delta\gamma_2|$.
 #
-# ## Rebound: the attribute score under perturbation
+# ## Rebound: the margin under perturbation
 #
-# The shape of the paper's Fig. 4: for each alignment size, the attribute score (the mean exact
-# posterior $P(+\mid x)$ of sampled sequences) after alignment and along the perturbation.
+# The shape of the paper's Fig. 4, scored by the likelihood margin: for each alignment size, how
+# much more likely per token the model finds a held-out $P_+$ sequence than a held-out $P_-$ one
+# ({glue:md}`lc_pairs` pairs per seed), after alignment and along the perturbation. The margin is
+# exact given a model, so the curves' only noise is the seeds' and the pairs' draw; the sampled
+# attribute score (the paper's metric) is kept in the results file for the first seed.
 
 # %%
 glue_figure("fig_lc_rebound", plots.lifecycle_rebound(res))
@@ -108,16 +115,13 @@ glue_figure("fig_lc_rebound", plots.lifecycle_rebound(res))
 # ```{glue:figure} fig_lc_rebound
 # :name: fig-lc-rebound
 #
-# Attribute score against the number of negative sequences the aligned model has been trained on,
-# one curve per alignment size; the dotted line is the pre-trained model.
+# The likelihood margin against the number of negative sequences the aligned model has been
+# trained on, one curve per alignment size, means over the seeds and pairs; the dotted line is the
+# pre-trained model.
 # ```
 #
-# By the criterion of the chapter (Spearman correlation between the alignment size and the
-# score's drop over the first checkpoint of at least {glue:md}`lc_rebound_rho`), the main model
-# {glue:md}`lc_rebound_main`: the correlation is {glue:md}`lc_rho_drop`, so
-# {glue:md}`lc_rebound_direction`. The correlation between
-# the alignment size and the score at the end of the perturbation is {glue:md}`lc_rho_final`
-# (the paper's curves cross, which would make it negative).
+# The pre-registered claim `lifecycle_rebound` (the drop over the first checkpoint after the
+# largest alignment size minus after the smallest): {glue:md}`lc_rebound_md`.
 #
 # ## Rebound against model size and pre-training volume
 
@@ -128,21 +132,22 @@ glue_figure("fig_lc_scaling", plots.lifecycle_scaling(res))
 # ```{glue:figure} fig_lc_scaling
 # :name: fig-lc-scaling
 #
-# Top: the rebound curves for each model size at the largest pre-training volume. Bottom: for the
+# Top: the margin curves for each model size at the largest pre-training volume. Bottom: for the
 # largest model at each pre-training volume.
 # ```
 #
-# Rebound by model size (parameters: rebound?) is {glue:md}`lc_size_rebound`; the Spearman
-# correlation of size with the early drop of the most aligned model is {glue:md}`lc_size_rho`.
-# By pre-training volume it is {glue:md}`lc_volume_rebound`, with correlation
-# {glue:md}`lc_volume_rho`. Elasticity, meaning rebound together with a median ratio
-# $\Delta\gamma_2/\Delta\gamma_1$ above one, first appears {glue:md}`lc_first_elastic`.
+# These controlled models carry the paper's size and volume trends, which released models are too
+# slow to carry on a CPU: sizes of {glue:md}`lc_sizes` parameters and volumes of
+# {glue:md}`lc_volumes` sequences. The slope of the rebound statistic on $\log_{10}$ parameters
+# (`lifecycle_rebound_size`): {glue:md}`lc_rebound_size_md`. On $\log_{10}$ volume
+# (`lifecycle_rebound_volume`): {glue:md}`lc_rebound_volume_md`.
 #
 # ## Resistance: forward against inverse alignment
 #
 # The analogue of the paper's Table 1: slices $\theta_i$ are the models aligned on the first
 # $n_i$ positive sequences; each slice generates responses, and a later slice fine-tuned on an
-# earlier one's responses (inverse alignment) is compared with the reverse (forward alignment).
+# earlier one's responses (inverse alignment) is compared with the reverse (forward alignment), by
+# the KL from the target slice to the trained model on fresh samples of the target.
 
 # %%
 glue_figure("fig_lc_resistance", plots.lifecycle_resistance(res))
@@ -151,13 +156,13 @@ glue_figure("fig_lc_resistance", plots.lifecycle_resistance(res))
 # ```{glue:figure} fig_lc_resistance
 # :name: fig-lc-resistance
 #
-# Mean training loss of inverse and forward alignment between pairs of slices. The paper's
-# resistance is the inverse bar being lower.
+# Forward minus inverse KL between pairs of slices, one dot per seed. The paper's resistance is a
+# value above zero.
 # ```
 #
-# Inverse alignment has the lower loss in {glue:md}`lc_resist` pairs.
+# The pre-registered claim `lifecycle_resistance`: {glue:md}`lc_resistance_md`.
 #
-# The whole grid ({glue:md}`lc_runs` pre-trained models and their branches) took
+# The whole grid ({glue:md}`lc_runs` pre-trained models and their branches per seed) took
 # {glue:md}`lc_wall` s in this run, which trained {glue:md}`lc_trained` stages and reused
 # {glue:md}`lc_hits` finished ones from the cache; computing all of them took
 # {glue:md}`lc_stage_seconds` s of training and measurement when they were first run.

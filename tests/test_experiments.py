@@ -79,9 +79,27 @@ def test_kl_row_needs_less_negative_data_after_more_positive():
     assert row["needed_falls"]
 
 
-def test_resistance_verdict_counts_cells():
-    rows = [{"pairs": [{"resists": True, "resists_kl": False}, {"resists": False, "resists_kl": False}]}]
-    assert resistance.verdict(rows) == {"n_cells": 2, "n_resists": 1, "n_resists_kl": 0, "all_resist": False}
+def _resistance_rows(kl_gaps, ce_gaps):
+    """One model and dataset; per seed, per pair of slices: forward minus inverse in KL and CE
+    around residual KLs of 1.0 (so the natural scale is 1.0)."""
+    def pair(kl, ce):
+        return {"forward_kl": 1 + kl / 2, "inverse_kl": 1 - kl / 2, "forward": 3 + ce, "inverse": 3.0}
+    return [{"model": "m", "dataset": "d",
+             "seeds": [{"seed": k, "pairs": [pair(*g) for g in zip(kl, ce)]} for k, (kl, ce) in enumerate(zip(kl_gaps, ce_gaps))]}]
+
+
+def test_resistance_verdicts_over_seeds_have_known_answers():
+    """A planted forward-minus-inverse gap is found, in its own metric only; the estimate is the
+    mean over seeds of the seeds' means over their cells."""
+    kl = [[0.10, 0.14], [0.11, 0.13], [0.12, 0.12]]      # every seed's mean 0.12: inverse easier in KL
+    ce = [[-0.2, 0.1], [0.3, -0.1], [0.0, -0.2]]         # seed means -0.05, 0.1, -0.1: no effect
+    v = resistance.judge(_resistance_rows(kl, ce), seeds=[0, 1, 2])
+    assert v["resistance"]["outcome"] == "shows" and v["resistance"]["estimate"] == pytest.approx(0.12)
+    assert v["resistance"]["scale"] == pytest.approx(1.0) and v["resistance"]["n_seeds"] == 3
+    assert v["resistance_loss"]["outcome"] == "inconclusive"
+    assert v["resistance_loss"]["estimate"] == pytest.approx(-0.05 / 3)
+    flipped = resistance.judge(_resistance_rows([[-x for x in s] for s in kl], ce), seeds=[0, 1, 2])
+    assert flipped["resistance"]["outcome"] == "contradicts"
 
 
 # --- one-line errors that name the fix -------------------------------------------------------------

@@ -16,7 +16,8 @@ an import of a module of a higher layer is an *upward arrow*.
 4. experiments: one computation per chapter and the registry that loads their configs;
 5. presentation: figures, exercise checkers and their answer key, the Colab cell, what a notebook
    calls;
-6. the book: chapters' bookkeeping, back-matter tables, coursework and grading, executing and
+6. the book: chapters' bookkeeping, back-matter tables (the findings table and the power figure
+   included), coursework and grading, executing and
    building, rehearsing the GPU presets;
 7. entry points: the command line and the scripts it starts in other processes.
 """
@@ -36,7 +37,7 @@ LAYERS = {
                  "measure", "stages", "tasks", "lab", "rebound_grid", "plan", "convert", "released"),
     "experiments": ("experiments",),
     "presentation": ("plots", "checkers", "answer_key", "exercises", "colab", "notebook"),
-    "book": ("chapters", "report", "coursework", "grading", "book", "rehearse"),
+    "book": ("chapters", "report", "findings", "coursework", "grading", "book", "rehearse"),
     "entry points": ("cli", "__main__", "_accelerate_probe", "__init__"),
 }
 

@@ -11,6 +11,11 @@ cross-entropies in nats per response token on Q and the target slice's own respo
 of the arXiv version's Table 1; see :func:`elastic.score.cross_entropy`). Resistance means
 inverse < forward. Because a cross-entropy also carries the entropy of its first argument, which
 differs between θi and θj, we also record the same comparison in KL, which does not.
+
+Each training seed draws its own SFT records and queries, and fixes its own data order, adapter
+initialisation and sampling; θ0 is shared. The pre-registered claims ``resistance`` (KL) and
+``resistance_loss`` (cross-entropy) of :mod:`elastic.claims` are judged on one value per seed,
+the mean over the seed's cells (model, dataset, pair of slices) of forward minus inverse.
 """
 
 from __future__ import annotations
@@ -20,9 +25,13 @@ import itertools
 import time
 from dataclasses import dataclass
 
-from elastic import progress, results, score, train
+import numpy as np
+
+from elastic import claims, progress, results, score, train
 from elastic.experiments import pinned_threads
+from elastic.errors import ElasticError
 from elastic.lab import AlignmentConfig, Lab, preflight
+from elastic.prose import count
 from elastic.tasks import records
 
 
@@ -33,40 +42,51 @@ class Config(AlignmentConfig):
     n_train: int = 48                                   #: SFT records of the sliced epoch
     n_slices: int = 3                                   #: θ1..θn; every pair i < j is compared
     n_queries: int = 16                                 #: the shared query set Q
+    seeds: tuple[int, ...] = (0, 1, 2)                  #: training seeds: records, queries, order, adapters, sampling
+
+    def __post_init__(self):
+        super().__post_init__()
+        if len(self.seeds) < 2 or len(set(self.seeds)) != len(self.seeds):
+            raise ElasticError(f"seeds={list(self.seeds)}: give at least 2 distinct seeds (an interval needs them)")
+        if self.n_slices < 2:
+            raise ElasticError(f"n_slices={self.n_slices}: give at least 2 slices (one pair to compare)")
 
 
 @pinned_threads
 def run(cfg: Config) -> dict:
     start = time.perf_counter()
     pairs = list(itertools.combinations(range(1, cfg.n_slices + 1), 2))
-    preflight(cfg, cfg.models, read=lambda: [_pool(cfg, d) for d in cfg.datasets])
+    preflight(cfg, cfg.models, read=lambda: [_pool(cfg, d, s) for d in cfg.datasets for s in cfg.seeds])
     rows = []
-    with progress.experiment(len(cfg.models) * len(cfg.datasets) * len(pairs), "resistance cells") as bar:
+    n_cells = len(cfg.models) * len(cfg.datasets) * len(pairs) * len(cfg.seeds)
+    with progress.experiment(n_cells, "resistance cells") as bar:
         for spec in cfg.models:
-            lab = Lab(cfg, spec)
+            lab = Lab(cfg, spec)  # θ0, shared by the seeds
             for dataset in cfg.datasets:
-                rows.append({"model": spec, "dataset": dataset, "pairs": _block(cfg, lab, dataset, pairs, bar)})
-    data = {"rows": rows, "pairs": pairs, "verdict": verdict(rows)}
+                rows.append({"model": spec, "dataset": dataset,
+                             "seeds": [{"seed": s, "pairs": _block(cfg, lab, dataset, s, pairs, bar)} for s in cfg.seeds]})
+    data = {"rows": rows, "pairs": pairs, "seeds": list(cfg.seeds), "claims": judge(rows, cfg.seeds)}
     return results.save("resistance", cfg, data, time.perf_counter() - start, summary=summary)
 
 
-def _block(cfg: Config, lab: Lab, dataset: str, pairs, bar) -> list[dict]:
-    pool = _pool(cfg, dataset)
+def _block(cfg: Config, lab: Lab, dataset: str, seed: int, pairs, bar) -> list[dict]:
+    pool = _pool(cfg, dataset, seed)
     queries = [r.prompt for r in pool[:cfg.n_queries]]
     texts = [r.text for r in pool[cfg.n_queries:]]
-    key = [lab.key(), "resistance", dataset, cfg.n_train, cfg.n_slices, cfg.n_queries, cfg.max_new_tokens]
+    key = [lab.key(), "resistance", dataset, cfg.n_train, cfg.n_slices, cfg.n_queries, cfg.max_new_tokens, seed]
 
     @functools.cache
     def slices():
-        _, out = lab.fit(lab.base, texts, ["slices", *key], n_slices=cfg.n_slices)
+        _, out = lab.fit(lab.base, texts, ["slices", *key], n_slices=cfg.n_slices, seed=seed)
         return [lab.load_slice(lab.base, path) for path in train.slice_dirs(out)]
 
     def responses(k: int) -> list[str]:
-        return lab.store.cell("responses", [*key, k], lambda: lab.respond(slices()[k - 1], queries))
+        return lab.store.cell("responses", [*key, k], lambda: lab.respond(slices()[k - 1], queries, seed=seed))
 
     def path(i: int, j: int):
         """θ_ij†: slice θi fine-tuned on the responses D_j of slice θj."""
-        model, _ = lab.fit(slices()[i - 1], [q + r for q, r in zip(queries, responses(j))], ["path", *key, i, j])
+        model, _ = lab.fit(slices()[i - 1], [q + r for q, r in zip(queries, responses(j))], ["path", *key, i, j],
+                           seed=seed)
         return model
 
     def compare(i: int, j: int) -> dict:
@@ -75,8 +95,7 @@ def _block(cfg: Config, lab: Lab, dataset: str, pairs, bar) -> list[dict]:
         measure = functools.partial(_distances, lab, queries)
         inverse, forward = measure(slices()[i - 1], inverse_model, d_i), measure(slices()[j - 1], forward_model, d_j)
         return {"i": i, "j": j, "inverse": inverse["ce"], "forward": forward["ce"],
-                "inverse_kl": inverse["kl"], "forward_kl": forward["kl"],
-                "resists": inverse["ce"] < forward["ce"], "resists_kl": inverse["kl"] < forward["kl"]}
+                "inverse_kl": inverse["kl"], "forward_kl": forward["kl"]}
 
     out = []
     for i, j in pairs:
@@ -85,9 +104,9 @@ def _block(cfg: Config, lab: Lab, dataset: str, pairs, bar) -> list[dict]:
     return out
 
 
-def _pool(cfg: Config, dataset: str) -> list:
-    """The queries Q (first ``n_queries``) and the SFT records of the sliced epoch, one side only."""
-    return records(dataset, "positive", cfg.n_queries + cfg.n_train, cfg.seed, cfg.source)
+def _pool(cfg: Config, dataset: str, seed: int) -> list:
+    """Seed ``seed``'s queries Q (first ``n_queries``) and SFT records of the sliced epoch, one side only."""
+    return records(dataset, "positive", cfg.n_queries + cfg.n_train, seed, cfg.source)
 
 
 def _distances(lab: Lab, queries, target, trained, responses) -> dict:
@@ -95,24 +114,48 @@ def _distances(lab: Lab, queries, target, trained, responses) -> dict:
     return score.distances(target, trained, lab.tokenizer, texts, prompts=list(queries))  # one pass for both
 
 
-def verdict(rows: list[dict]) -> dict:
-    """How many (model, dataset, pair) cells show resistance, by cross-entropy and by KL."""
-    cells = [p for row in rows for p in row["pairs"]]
-    return {"n_cells": len(cells), "n_resists": sum(p["resists"] for p in cells),
-            "n_resists_kl": sum(p["resists_kl"] for p in cells),
-            "all_resist": all(p["resists"] for p in cells)}
+def cells(rows: list[dict], seed_index: int) -> list[dict]:
+    """The (model, dataset, pair of slices) cells of one seed."""
+    return [p for row in rows for p in row["seeds"][seed_index]["pairs"]]
+
+
+def per_seed(rows: list[dict], n_seeds: int, kind: str) -> tuple[list[list[float]], float]:
+    """Per seed, per cell: forward minus inverse (``kind`` "kl" or "ce"); and the natural scale,
+    the mean over seeds and cells of the two residual KLs (the losses' excess over the targets'
+    entropies)."""
+    suffix = "_kl" if kind == "kl" else ""
+    gaps = [[p[f"forward{suffix}"] - p[f"inverse{suffix}"] for p in cells(rows, k)] for k in range(n_seeds)]
+    scale = float(np.mean([(p["forward_kl"] + p["inverse_kl"]) / 2 for k in range(n_seeds) for p in cells(rows, k)]))
+    return gaps, scale
+
+
+def judge(rows: list[dict], seeds) -> dict:
+    """The verdicts on ``resistance`` (KL) and ``resistance_loss`` (cross-entropy): each a
+    t-interval over the seeds' means over their cells (:func:`elastic.claims.judge`).
+
+    Chapters: resistance. Paper: §4.1, Table 1.
+    """
+    out = {}
+    for name, kind in (("resistance", "kl"), ("resistance_loss", "ce")):
+        gaps, scale = per_seed(rows, len(seeds), kind)
+        out[name] = claims.judge(name, [float(np.mean(g)) for g in gaps], scale)
+    return out
 
 
 def summary(data: dict, cfg: Config) -> dict:
     """What the chapter's page quotes (see :func:`elastic.notebook.run`)."""
-    v, rows = data["verdict"], data["rows"]
-    gaps = [p["forward"] - p["inverse"] for r in rows for p in r["pairs"]]
+    rows, verdicts = data["rows"], data["claims"]
+    n_seeds = len(data["seeds"])
+    kl, _ = per_seed(rows, n_seeds, "kl")
+    ce, _ = per_seed(rows, n_seeds, "ce")
+    n_cells = sum(len(g) for g in kl)
     return {
-        "rs_n_cells": str(v["n_cells"]),
-        "rs_n_resists": str(v["n_resists"]),
-        "rs_n_resists_kl": str(v["n_resists_kl"]),
+        "rs_n_cells_seed": str(len(kl[0])),
+        "rs_n_seeds": str(n_seeds),
+        "rs_resists_ce": count(sum(g > 0 for seed in ce for g in seed), "seeded cell", of=n_cells),
+        "rs_resists_kl": count(sum(g > 0 for seed in kl for g in seed), "seeded cell", of=n_cells),
         "rs_models": ", ".join(f"`{m}`" for m in dict.fromkeys(r["model"] for r in rows)),
-        "rs_gap_range": f"{min(gaps):+.4f} to {max(gaps):+.4f}",
-        "rs_verdict": ("shows resistance in every cell, as the paper reports" if v["all_resist"] else
-                       "shows resistance in some cells only" if v["n_resists"] else "does not show resistance"),
+        "rs_gap_range": f"{min(min(s) for s in ce):+.4f} to {max(max(s) for s in ce):+.4f}",
+        "rs_verdict_kl": claims.describe(verdicts["resistance"]),
+        "rs_verdict_ce": claims.describe(verdicts["resistance_loss"]),
     }
