@@ -73,8 +73,8 @@ glue_figure("fig_lc_pretrain", plots.lifecycle_pretraining(res))
 # For every aligned model of the largest size, the first perturbation checkpoint changes the
 # compression rates on $D_1$ and $D_2$ by $\Delta\gamma_1$ and $\Delta\gamma_2$. The theorem
 # predicts that $\Delta\gamma_2 / \Delta\gamma_1$ grows like $k = |D_1|/|D_2|$. In the first
-# seed, of {glue:md}`lc_points` aligned models, $\Delta\gamma_2$ rises in {glue:md}`lc_d2_rises`,
-# $\Delta\gamma_1$ *falls* in {glue:md}`lc_d1_falls`, and both rise in {glue:md}`lc_both`. A
+# seed, $\Delta\gamma_2$ rises in {glue:md}`lc_d2_rises`, $\Delta\gamma_1$ *falls* in
+# {glue:md}`lc_d1_falls`, and both rise in {glue:md}`lc_both`. A
 # least-squares line of $\log_{10}$ ratio on $\log_{10} k$ through the {glue:md}`lc_fit_n` models
 # with a positive ratio has slope {glue:md}`lc_slope` (95% CI {glue:md}`lc_ci`; the theorem's
 # $\Theta(k)$ is slope 1): {glue:md}`lc_theta_verdict`. On the magnitude

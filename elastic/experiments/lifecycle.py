@@ -456,8 +456,8 @@ def summary(data: dict, cfg: Config) -> dict:
         "lc_margin": f"{gap['margin']:.3f}",
         "lc_gap_verdict": "within the margin" if gap["within"] else "NOT within the margin",
         "lc_points": str(el["points"]),
-        "lc_both": str(el["both_increase"]),
-        "lc_d1_falls": str(el["d1_falls"]),
+        "lc_both": count(el["both_increase"], "aligned model", of=el["points"]),
+        "lc_d1_falls": count(el["d1_falls"], "aligned model", of=el["points"]),
         "lc_theta_verdict": SLOPE_WORDS[el["signed_verdict"]],
         "lc_mslope": number(mfit["slope"]),
         "lc_mci": f"[{number(mfit['ci'][0])}, {number(mfit['ci'][1])}]",
@@ -486,6 +486,6 @@ def summary(data: dict, cfg: Config) -> dict:
         "lc_fit_n": str(fit["n"]),
         "lc_slope": number(fit["slope"]),
         "lc_ci": f"[{number(fit['ci'][0])}, {number(fit['ci'][1])}]",
-        "lc_d2_rises": str(el["d2_rises"]),
+        "lc_d2_rises": count(el["d2_rises"], "aligned model", of=el["points"]),
         "lc_hooke_iqr": f"[{number(hk['iqr_log10'][0])}, {number(hk['iqr_log10'][1])}]",
     }
