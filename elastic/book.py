@@ -14,7 +14,11 @@ successful run; the book's status page is written from these executions.
 
 from __future__ import annotations
 
+import ast
 import datetime
+import hashlib
+import inspect
+import json
 import os
 import re
 import shutil
@@ -23,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-from elastic import chapters, coursework, findings, plan, progress, report, results
+from elastic import chapters, colab, coursework, experiments, findings, plan, progress, report, results
 from elastic.data import catalog
 from elastic.chapters import (KERNEL, SOLUTION_TAG, executed_dir, read_execution, source_path, toc_notebooks,
                               write_execution)
@@ -31,11 +35,23 @@ from elastic.errors import ElasticError
 
 #: The whole book as one PDF, in ``_build/latex/`` (``latex_documents.targetname`` in ``_config.yml``).
 PDF_NAME = "elastic.pdf"
+#: Where the stage holds the results files its pages offer for download (``<folder>/<preset>/``)
+#: and the archive of all of them (``<folder>/results-<preset>.zip``).
+DOWNLOADS = "downloads"
 #: The line of ``book/status.md`` that staging replaces with the table of runs.
 STATUS_MARKER = "% execution-status-table"
 #: ``{glue:md}`key``` without a format renders the glued text as CommonMark, where ``$...$`` stays
 #: raw; staging appends ``:myst`` to every such role, so glued formulas are typeset.
 GLUE_MD = re.compile(r"\{glue:md\}`([^`]+?)(?<!:myst)(?<!:commonmark)(?<!:gfm)`")
+#: Calls that only put numbers into a page, format them or style figures: a code cell whose
+#: statements are imports and these calls alone is bookkeeping, and its input is removed from the
+#: page (see :func:`bookkeeping`). Any other call (``run``, a figure of ``elastic.plots``) teaches.
+BOOKKEEPING_CALLS = frozenset({"glue", "glue_text", "glue_figure", "glue_summary", "style", "print", "display",
+                               "Markdown", "str", "repr", "format", "join", "round", "len"})
+#: Tags with which a cell's input is already removed or folded: staging leaves such cells alone.
+HIDDEN = frozenset({"remove-cell", "remove-input", "hide-cell", "hide-input", SOLUTION_TAG})
+#: A ``{glue:figure}`` directive of a notebook's Markdown, up to its closing fence.
+GLUE_FIGURE = re.compile(r"(```\{glue:figure\} (\w+)\n.*?)(\n```)", re.S)
 GPU_NOTE = """```{admonition} Needs a GPU in the colab and paper presets
 :class: tip
 
@@ -130,12 +146,46 @@ def execute(root: Path, name: str, preset: str, parameters: dict | None = None,
     finally:
         if backend is not None:
             os.environ["MPLBACKEND"] = backend
-        execution.update(duration_s=round(time.perf_counter() - start, 2), results=_written(root, name, before))
+        execution.update(duration_s=round(time.perf_counter() - start, 2), results=_written(root, name, before),
+                         fingerprints=_fingerprints(root, name, preset))
         if running.exists():
             os.replace(running, output)
         write_execution(root, execution)
         unexecuted.unlink(missing_ok=True)
     return output
+
+
+def results_dir(root: Path, preset: str) -> Path:
+    """``results/<preset>/`` as the book reads it (``$ELASTIC_RESULTS`` honoured)."""
+    base = results.root()
+    return (base if base.is_absolute() else root / base) / preset
+
+
+def file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _fingerprints(root: Path, name: str, preset: str) -> dict[str, str]:
+    """sha256 of every results file chapter ``name`` uses, by file name (what its page glues)."""
+    folder = results_dir(root, preset)
+    return {f"{u}.json": file_hash(folder / f"{u}.json") for u in sorted(chapters.results_used(root, name))
+            if (folder / f"{u}.json").exists()}
+
+
+def check_fresh(root: Path, name: str, preset: str) -> None:
+    """Stop the build when a results file that chapter ``name`` glues changed (or vanished) after
+    the chapter ran: its page would show numbers the file no longer holds."""
+    execution = read_execution(root, name, preset) or {}
+    recorded, now = execution.get("fingerprints"), _fingerprints(root, name, preset)
+    if recorded is None:
+        raise ElasticError(f"{name} has no record of the results files it glued in preset {preset}: run "
+                           f"`python -m elastic regenerate --preset {preset} --only {name}`")
+    changed = sorted(f for f in {*recorded, *now} if recorded.get(f) != now.get(f))
+    if changed:
+        folder = results_dir(root, preset)
+        raise ElasticError(f"{', '.join(str(folder / f) for f in changed)} changed after chapter {name} ran "
+                           f"({execution.get('started', '?')}), so its page would not match: run "
+                           f"`python -m elastic regenerate --preset {preset} --only {name}`")
 
 
 def myst_glue(text: str) -> str:
@@ -151,24 +201,117 @@ def code_listing(functions: list[str]) -> str:
                       "", *(f"- `{f}`" for f in functions)])
 
 
-def _prepare_for_book(path: Path, target: Path, functions: list[str] = ()) -> None:
-    """Copy an executed notebook into the stage: fold solution cells, render glued Markdown as
-    MyST, add the GPU note after the title of a GPU chapter and the list of the ``functions`` it
-    calls at its end."""
+def bookkeeping(source: str) -> bool:
+    """Whether a code cell only imports and makes calls of :data:`BOOKKEEPING_CALLS` (glue, print,
+    style), every call inside their arguments included: a reader learns nothing from its code. An
+    assignment or any other call teaches. Decided with :mod:`ast`."""
+    tree = _parsed(source)
+    if tree is None:  # IPython magics: not ours to judge
+        return False
+
+    def plumbing(stmt) -> bool:
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            return True
+        calls = [n.func for n in ast.walk(stmt) if isinstance(n, ast.Call)]
+        names = {getattr(f, "id", getattr(f, "attr", None)) for f in calls}
+        return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and names <= BOOKKEEPING_CALLS
+
+    return bool(tree.body) and all(map(plumbing, tree.body))
+
+
+def source_url(root: Path, dotted: str) -> str:
+    """The line of the repository (``repository.url`` and ``branch`` of ``_config.yml``) where the
+    library function or class ``dotted`` (``elastic.plots.example_tree``) is defined."""
+    from elastic.config import read_yaml
+
+    module, _, attr = dotted.rpartition(".")
+    obj = getattr(chapters._module(module), attr)
+    line = inspect.getsourcelines(obj)[1]
+    path = Path(inspect.getsourcefile(obj)).resolve().relative_to(chapters.LIBRARY.parent).as_posix()
+    branch = (read_yaml(root / "_config.yml").get("repository") or {}).get("branch", "main")
+    return f"{colab.repository_url(root)}/blob/{branch}/{path}#L{line}"
+
+
+def figure_functions(nb) -> dict[str, str]:
+    """{glued figure: the library function that drew it} from the notebook's ``glue_figure(name,
+    <call>)`` calls, the call resolved through the notebook's imports (:func:`chapters.functions_used`'s rules)."""
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    trees = [t for t in map(_parsed, code) if t is not None]
+    imports = "\n".join(ast.unparse(n) for t in trees for n in t.body if isinstance(n, (ast.Import, ast.ImportFrom)))
+    found = {}
+    for node in (n for t in trees for n in ast.walk(t)):
+        if (isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "glue_figure"
+                and len(node.args) == 2 and isinstance(node.args[0], ast.Constant) and isinstance(node.args[1], ast.Call)):
+            drawn = chapters._referenced(imports + "\n" + ast.unparse(node.args[1].func))
+            if drawn:
+                found[node.args[0].value] = drawn[0]
+    return found
+
+
+def _parsed(source: str):
+    """The module ``source`` parses to; None for a cell that is not plain Python (IPython magics)."""
+    try:
+        return ast.parse(source)
+    except SyntaxError:
+        return None
+
+
+def figure_credit(root: Path, name: str, drawn: str) -> str:
+    """The line under a figure: the function that drew it and the experiment that computed its data."""
+    line = f"Drawn by [`{drawn}`]({source_url(root, drawn)})"
+    if name in experiments.names():
+        run = f"{experiments.module(name).__name__}.run"
+        line += f" from what [`{run}`]({source_url(root, run)}) computed"
+    return line + "."
+
+
+def built_from(root: Path, names: list[str], preset: str, depth: int) -> str:
+    """The closing section of a page that glues the results of chapters ``names``: each results
+    file with its creation time and short hash, as a download (staged by :func:`stage` under
+    ``downloads/``, ``depth`` folders above the page)."""
+    folder = results_dir(root, preset)
+    files = sorted({f"{u}.json" for n in names for u in chapters.results_used(root, n) if (folder / f"{u}.json").exists()})
+    if not files:
+        return ""
+    lines = ["## Built from", "", f"The results files this page was built from (`results/{preset}/`; download them here):", ""]
+    for f in files:
+        created = json.loads((folder / f).read_text())["provenance"]["created"][:16].replace("T", " ")
+        lines.append(f"- {{download}}`{f} <{'../' * depth}{DOWNLOADS}/{preset}/{f}>`: created {created} UTC, "
+                     f"sha256 `{file_hash(folder / f)[:12]}`")
+    return "\n".join(lines)
+
+
+def _prepare_for_book(path: Path, target: Path, functions: list[str] = (), root: Path | None = None,
+                      preset: str | None = None) -> None:
+    """Copy an executed notebook into the stage: fold solution cells, remove papermill's injected
+    parameters and the input of bookkeeping cells (:func:`bookkeeping`), render glued Markdown as
+    MyST, credit each glued figure to the function that drew it, add the GPU note after the title
+    of a GPU chapter, and at its end the list of the ``functions`` it calls and, given ``root`` and
+    ``preset``, the results files it was built from."""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
+    name = path.stem
+    credits = figure_functions(nb) if root is not None else {}
     for cell in nb.cells:
         tags = cell.metadata.get("tags", [])
         if SOLUTION_TAG in tags and "hide-cell" not in tags:
-            cell.metadata["tags"] = [*tags, "hide-cell"]
+            cell.metadata["tags"] = tags = [*tags, "hide-cell"]
+        if "injected-parameters" in tags:
+            cell.metadata["tags"] = [*tags, "remove-cell"]
+        elif cell.cell_type == "code" and not HIDDEN & set(tags) and bookkeeping(cell.source):
+            cell.metadata["tags"] = [*tags, "remove-input"]
         if cell.cell_type == "markdown":
-            cell.source = myst_glue(cell.source)
+            cell.source = GLUE_FIGURE.sub(
+                lambda m: (f"{m[1]}\n\n{figure_credit(root, name, credits[m[2]])}{m[3]}" if m[2] in credits else m[0]),
+                myst_glue(cell.source))
     if chapters.needs_gpu(nb):
         first_markdown = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"), -1)
         nb.cells.insert(first_markdown + 1, nbformat.v4.new_markdown_cell(GPU_NOTE))
     if functions:
         nb.cells.append(nbformat.v4.new_markdown_cell(code_listing(functions)))
+    if root is not None and (footer := built_from(root, [name], preset, depth=1)):
+        nb.cells.append(nbformat.v4.new_markdown_cell(footer))
     nbformat.write(nb, target)
 
 
@@ -190,8 +333,10 @@ def status_table(root: Path, preset: str) -> str:
         rows.append(f"| {{doc}}`../notebooks/{name}` | {execution['preset']} | "
                     f"{execution['started'][:16].replace('T', ' ')} | {execution['duration_s']:.1f} s | {files} | {status} |")
     sha = results.git_sha() or "not a git checkout"
+    archive = (f" Every results file of this build in one archive: {{download}}`results-{preset}.zip "
+               f"<../{DOWNLOADS}/results-{preset}.zip>`." if results_dir(root, preset).exists() else "")
     return "\n".join(rows) + (f"\n\nTotal execution time: {total:.1f} s. "
-                              f"Library: `elastic` at commit `{sha}`.\n")
+                              f"Library: `elastic` at commit `{sha}`.{archive}\n")
 
 
 def stage(root: Path, preset: str) -> Path:
@@ -202,14 +347,23 @@ def stage(root: Path, preset: str) -> Path:
     for item in ("_config.yml", "_toc.yml"):
         shutil.copy2(root / item, target / item)
     shutil.copytree(root / "book", target / "book")
+    folder = results_dir(root, preset)
+    if folder.exists():
+        shutil.copytree(folder, target / DOWNLOADS / preset, ignore=shutil.ignore_patterns(".*"))
+        shutil.make_archive(str(target / DOWNLOADS / f"results-{preset}"), "zip", folder.parent, preset)
     for page in (target / "book").rglob("*.md"):
-        page.write_text(myst_glue(page.read_text()))
+        text = myst_glue(page.read_text())
+        glued = sorted(set(re.findall(r"\.\./notebooks/(\w+)\.ipynb::", text)))
+        footer = built_from(root, glued, preset, depth=len(page.relative_to(target).parts) - 1)
+        page.write_text(text + ("\n\n" + footer + "\n" if footer else ""))
     for name in toc_notebooks(root):
         executed = executed_dir(root, preset) / f"{name}.ipynb"
         if not executed.exists():
             raise ElasticError(f"{name} has not run in preset {preset}: run "
                                f"`python -m elastic regenerate --preset {preset}` first")
-        _prepare_for_book(executed, target / "notebooks" / f"{name}.ipynb", chapters.functions_used(root, name))
+        check_fresh(root, name, preset)
+        _prepare_for_book(executed, target / "notebooks" / f"{name}.ipynb", chapters.functions_used(root, name),
+                          root, preset)
     status = target / "book" / "status.md"
     if status.exists():
         text = status.read_text()

@@ -8,6 +8,9 @@ numbers and verdicts come from the experiment's results.
 
 from __future__ import annotations
 
+import textwrap
+from fractions import Fraction
+
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -63,11 +66,11 @@ def draw_token_tree(tree: TokenTree, ax=None, title: str | None = None):
             label = "root" if node == 0 else str(tree.token[node])
             ax.scatter(x, y, s=420, color="#56B4E9", zorder=2)
             ax.annotate(label, (x, y), ha="center", va="center", fontsize=8, zorder=3)
-            ax.annotate(f"{tree.weight[node]:.2f}", (x, y), xytext=(0, 12), textcoords="offset points",
+            ax.annotate(_weight(tree.weight[node]), (x, y), xytext=(0, 12), textcoords="offset points",
                         ha="center", fontsize=7, color="0.3")
         else:
             ax.scatter(x, y, s=260, marker="s", color="#E69F00", zorder=2)
-            ax.annotate(f"{tree.eos[node]:.2f}", (x, y), xytext=(0, -14), textcoords="offset points",
+            ax.annotate(_weight(tree.eos[node]), (x, y), xytext=(0, -14), textcoords="offset points",
                         ha="center", fontsize=7)
     ax.set_axis_off()
     if title:
@@ -75,9 +78,21 @@ def draw_token_tree(tree: TokenTree, ax=None, title: str | None = None):
     return ax
 
 
+def _weight(w: float) -> str:
+    """A weight as the fraction it is when its denominator is small (1/8, not 0.12, so that the
+    labels of a hand-sized tree add up), else with three significant digits."""
+    exact = Fraction(float(w)).limit_denominator(64)
+    return str(exact) if abs(float(exact) - float(w)) < 1e-9 else f"{float(w):.3g}"
+
+
 def _table(header: str, rows: list[str]) -> str:
     """A printed table: its header line, then one line per row."""
     return "\n".join([header, *rows])
+
+
+def _numbers(values) -> str:
+    """A printed list of numbers, each with three significant digits."""
+    return "[" + ", ".join(f"{float(v):.3g}" for v in values) + "]"
 
 
 # --- the token tree (notebooks/token_tree) ---------------------------------------------------------
@@ -238,13 +253,16 @@ def joint_rates(res: dict):
 
 # --- compression is prediction (notebooks/compression_prediction) ------------------------------------
 
-def coded_texts(res: dict) -> str:
-    """The two coded texts, each cut after 160 characters.
+def coded_texts(res: dict, chars: int = 120):
+    """The coded texts as short quoted examples (Markdown), each cut after ``chars`` characters.
 
     Chapters: compression_prediction.
     """
-    return "\n".join(f"{name} ({res['n_bytes'][name]} bytes): {text[:160]}{' ...' if len(text) > 160 else ''}\n"
-                     for name, text in res["texts"].items())
+    from IPython.display import Markdown
+
+    return Markdown("\n\n".join(f"> **{name}** ({res['n_bytes'][name]} bytes): "
+                                 f"“{text[:chars].strip()}{' …' if len(text) > chars else ''}”"
+                                 for name, text in res["texts"].items()))
 
 
 def code_lengths_table(res: dict) -> str:
@@ -288,10 +306,11 @@ def arithmetic_table(res: dict) -> str:
 
     Chapters: compression_prediction.
     """
-    return _table(f"{'model':24} {'text':10} {'tokens':>6} {'coded bits':>10} {'log-loss bits':>13} "
-                  f"{'overhead':>8} {'round trip':>10} {'enc s':>6} {'dec s':>6}",
-                  [f"{a['model']:24} {a['text']:10} {a['n_tokens']:6d} {a['n_bits']:10d} {a['ideal_bits']:13.2f} "
-                   f"{a['overhead_bits']:8.2f} {str(a['tokens_round_trip']):>10} {t['encode_seconds']:6.1f} "
+    w = max(len("model"), *(len(a["model"]) for a in res["arithmetic"]))
+    return _table(f"{'model':{w}} {'text':9} {'tokens':>6} {'bits':>6} {'log-loss':>8} "
+                  f"{'overhead':>8} {'decoded':>7} {'enc s':>6} {'dec s':>6}",
+                  [f"{a['model']:{w}} {a['text']:9} {a['n_tokens']:6d} {a['n_bits']:6d} {a['ideal_bits']:8.2f} "
+                   f"{a['overhead_bits']:8.2f} {'yes' if a['tokens_round_trip'] else 'NO':>7} {t['encode_seconds']:6.1f} "
                    f"{t['decode_seconds']:6.1f}" for a, t in zip(res["arithmetic"], res["run"]["arithmetic_seconds"])])
 
 
@@ -341,7 +360,7 @@ def trees_table(res: dict) -> str:
     """
     return _table(f"{'family':<11} {'dataset':<9} {'d':>2} {'M':>6} {'distinct':>8} {'mean X':>7}  status",
                   [f"{f['family']:<11} {f['dataset']:<9} {f['depth']:>2} {f['n_leaves']:>6} "
-                   f"{f['n_distinct']:>8} {f['mean_x']:>7.4f}  {f['status'][:60]}" for f in res["fits"]])
+                   f"{f['n_distinct']:>8} {f['mean_x']:>7.4f}  {f['status'][:30]}" for f in res["fits"]])
 
 
 def _fitted(res: dict) -> list[dict]:
@@ -353,14 +372,16 @@ def fits_table(res: dict) -> str:
 
     Chapters: mass_distribution.
     """
-    lines = [f"{'tree':<24} {'fit':<6} {'alpha':>6} {'c':>7} {'n_tail':>6} {'KS':>6} {'p_KS':>5} "
-             f"{'LR vs LN':>9} {'p_LR':>6} {'E[X] fit':>8}"]
+    name = {id(f): f"{f['family']}/{f['dataset']} d={f['depth']}" for f in _fitted(res)}
+    w = max([len("tree"), *map(len, name.values())])
+    lines = [f"{'tree':<{w}} {'fit':<5} {'alpha':>6} {'c':>7} {'n_tail':>6} {'KS':>6} {'p_KS':>5} "
+             f"{'LR vs LN':>8} {'p_LR':>6} {'E[X]':>6}"]
     for f in _fitted(res):
         for kind in ("whole", "tail"):
             r = f[kind]
-            lines.append(f"{f['family'] + '/' + f['dataset'] + ' d=' + str(f['depth']):<24} {kind:<6} "
+            lines.append(f"{name[id(f)]:<{w}} {kind:<5} "
                          f"{r['alpha']:>6.2f} {r['c']:>7.3f} {r['n_tail']:>6} {r['ks']:>6.3f} {r['ks_pvalue']:>5.2f} "
-                         f"{r['lr_lognormal']:>9.1f} {r['lr_lognormal_p']:>6.3f} {float(r['pareto_mean']):>8.2f}")
+                         f"{r['lr_lognormal']:>8.1f} {r['lr_lognormal_p']:>6.3f} {float(r['pareto_mean']):>6.2f}")
     return "\n".join(lines)
 
 
@@ -472,7 +493,7 @@ def show_closed_forms(res: dict) -> None:
     for name in ("acl d1", "acl d2", "arxiv d1", "arxiv ratio / k"):
         display(Math(rf"\text{{large-}}k\text{{ {name}: }} {sym['leading_order'][name]}"))
     for name, reason in sym["unreached"].items():
-        print(f"not reached in closed form: {name}: {reason}")
+        print(textwrap.fill(f"not reached in closed form: {name}: {reason}", 80, subsequent_indent="  "))
 
 
 #: The columns of the theorem's two tables (:func:`show_rows`).
@@ -481,15 +502,17 @@ TREE_COLUMNS = ["alpha", "leaves", "k", "l", "definition", "d1", "d1_sem", "d2",
                 "continuum_ratio", "d1_positive", "d2_positive", "n_trees"]
 
 
-def show_rows(rows: list[dict], columns: list[str]) -> None:
-    """Display result rows as a table with four significant digits.
+def show_rows(rows: list[dict], columns: list[str], shown: int = 10) -> None:
+    """Display result rows as a table with four significant digits: the first and last ``shown``/2
+    rows of a longer table (the results file, offered for download on the page, holds them all).
 
     Chapters: elasticity_theorem.
     """
     import pandas as pd
     from IPython.display import display
 
-    with pd.option_context("display.float_format", "{:.4g}".format, "display.max_rows", 200):
+    with pd.option_context("display.float_format", "{:.4g}".format, "display.max_rows", shown,
+                           "display.min_rows", shown):
         display(pd.DataFrame(rows)[columns])
 
 
@@ -568,8 +591,8 @@ def invariant_table(res: dict) -> str:
         lines.append(name)
         for r in runs:
             ce = r["cross_entropy"]
-            lines.append(f"  |D3| = {r['perturbation_size']:>6,}: dCE_i = {np.array(ce['delta']).round(7).tolist()}, "
-                         f"|D_i| dCE_i = {np.array(ce['size_times_delta']).round(3).tolist()}")
+            lines.append(f"  |D3| = {r['perturbation_size']:>6,}: dCE_i = {_numbers(ce['delta'])}")
+            lines.append(f"{'':>17}|D_i| dCE_i = {_numbers(ce['size_times_delta'])}")
     return "\n".join(lines)
 
 
@@ -690,8 +713,9 @@ def rebound_table(res: dict) -> str:
         lines.append(f"{panel['model']} on {panel['dataset']}: {panel['metric_name']} and mean score per model")
         for curve in panel["curves"]:
             lines.append(f"  {curve['first_size']:>6} positive, then {curve['second_sizes']} negative: "
-                         f"{[round(m, 3) for m in curve['metric']]} {[round(m, 3) for m in curve['mean_score']]}")
-            lines.append(f"         after the most negative data: {curve['examples'][0]!r}")
+                         f"{_numbers(curve['metric'])} {_numbers(curve['mean_score'])}")
+            example = curve["examples"][0]
+            lines.append(f"  after the most negative data: “{example[:40]}{'…' if len(example) > 40 else ''}”")
     return "\n".join(lines)
 
 
@@ -745,7 +769,7 @@ def kl_table(res: dict) -> str:
         lines.append(row["model"])
         for cell in row["cells"]:
             needed = "not within the grid" if cell["negative_needed"] is None else f"{cell['negative_needed']:.1f}"
-            lines.append(f"  {cell['positive_size']:>6} positive: KL to θ0 after alignment {cell['post_alignment_kl']:.4f}, "
+            lines.append(f"  {cell['positive_size']:>6} positive: KL to θ0 {cell['post_alignment_kl']:.4f}; "
                          f"negative samples to bring it below ε: {needed}")
     return "\n".join(lines)
 

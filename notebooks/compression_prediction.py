@@ -52,7 +52,7 @@ res = run("compression_prediction", globals())
 # for this draw ({glue:md}`cp_entropy_word` bits per word, the entropy of the word distribution).
 
 # %%
-print(plots.coded_texts(res))
+plots.coded_texts(res)
 
 # %% [markdown]
 # ## Code lengths

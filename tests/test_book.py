@@ -1,5 +1,6 @@
 """The rendered book (built once per session, see conftest.built_book) and the staging steps:
-status page, Colab buttons, numbering, captions, bibliography, GPU notes, folded solutions."""
+status page, Colab buttons, numbering, captions, bibliography, GPU notes, folded solutions, hidden
+bookkeeping, figure credits, downloads and the check that pages match their results files."""
 
 import json
 import re
@@ -8,9 +9,11 @@ from pathlib import Path
 
 import jupytext
 import nbformat
+import pytest
 import yaml
 
 from elastic import book, chapters, results
+from elastic.errors import ElasticError
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = chapters.toc_notebooks(ROOT)
@@ -162,3 +165,88 @@ def test_each_build_stages_the_performance_page_from_the_bench_record_it_finds(t
             "500 tokens/s, 50% of the float32 peak | trl 25.0 s; 3 trl runs in 18.0 s | speed-up 2.5× over trl |") in after
     assert "Measured 2026-01-02 03:04 UTC" in after and "no benchmark had run" not in after
     assert page.stat().st_mtime_ns > staged_at
+
+
+def test_bookkeeping_cells_are_told_from_cells_that_teach():
+    assert book.bookkeeping('from elastic.notebook import glue_text\nglue_text("a", f"{x:.2f}")\nglue_text("b", str(y))')
+    assert book.bookkeeping("import numpy as np\nfrom elastic import plots\nplots.style()")
+    assert not book.bookkeeping('from elastic import plots\nplots.style()\nres = run("token_tree", globals())')
+    assert not book.bookkeeping('glue_figure("fig", plots.example_tree(res))')
+    assert not book.bookkeeping("print(plots.kl_table(res))")
+    assert not book.bookkeeping("x = 2 ** 3") and not book.bookkeeping('text = f"{x:.2f}"\nprint(text)')
+    assert not book.bookkeeping("") and not book.bookkeeping("%time x = 1")
+
+
+INJECTED = ('\n# %% [markdown]\n# # Title\n\n# %% tags=["injected-parameters"]\n# Parameters\npreset = "smoke"\n\n'
+            '# %%\nfrom elastic.notebook import glue_text\nglue_text("a", "1")\n\n# %%\nres = run("x", globals())\n')
+
+
+def test_staging_removes_the_injected_parameters_and_the_input_of_bookkeeping_cells(tmp_path):
+    source = _notebook(tmp_path, "", INJECTED)
+    book._prepare_for_book(source, tmp_path / "staged.ipynb")
+    tags = [c.metadata.get("tags", []) for c in nbformat.read(tmp_path / "staged.ipynb", as_version=4).cells[1:]]
+    assert tags == [["injected-parameters", "remove-cell"], ["remove-input"], []]
+
+
+def test_figure_functions_resolve_glued_figures_through_the_imports(tmp_path):
+    cells = ('\n# %%\nfrom elastic import plots\nfrom elastic.notebook import glue_figure\n\n'
+             '# %%\nglue_figure("fig_a", plots.example_tree(res))\nglue_figure("fig_b", some_figure)\n')
+    nb = jupytext.read(_notebook(tmp_path, "", cells))
+    assert book.figure_functions(nb) == {"fig_a": "elastic.plots.example_tree"}
+    url = book.source_url(ROOT, "elastic.plots.example_tree")
+    assert re.fullmatch(r"https://github\.com/[\w-]+/[\w-]+/blob/main/elastic/plots\.py#L\d+", url)
+    line = int(url.rpartition("#L")[2])
+    assert (ROOT / "elastic" / "plots.py").read_text().splitlines()[line - 1].startswith("def example_tree(")
+
+
+def test_a_results_file_rewritten_after_its_chapter_ran_fails_the_build(executed, tmp_path):
+    """Costs the token_tree chapter once per session (shared with the notebook tests), then stages
+    nothing: the build stops at the first stale chapter, before jupyter-book starts."""
+    executed("token_tree")
+    target = book.results_dir(ROOT, "smoke") / "token_tree.json"
+    original = target.read_bytes()
+    record = json.loads(original)
+    record["provenance"]["created"] = "2030-01-01T00:00:00+00:00"
+    try:
+        target.write_text(json.dumps(record))
+        with pytest.raises(ElasticError, match=r"results/smoke/token_tree\.json changed after chapter token_tree ran"):
+            book.build(ROOT, "smoke", tmp_path)
+    finally:
+        target.write_bytes(original)
+    book.check_fresh(ROOT, "token_tree", "smoke")  # the same bytes again: fresh
+
+
+def _visible_code(page: str) -> list[str]:
+    """The code of every code cell whose input a page shows, as text."""
+    import html
+
+    inputs = re.findall(r'<div class="cell_input docutils container">(.*?)</div>\s*</div>\s*</div>', page, re.S)
+    return [html.unescape(re.sub(r"<[^>]+>", "", i)).strip() for i in inputs]
+
+
+def test_pages_show_no_bookkeeping_code_credit_figures_and_offer_their_results(built_book):
+    for name in NOTEBOOKS:
+        page = (built_book / "notebooks" / f"{name}.html").read_text()
+        shown = _visible_code(page)
+        assert shown, f"{name}: no code shown at all (the parser found no cell inputs)"
+        assert not [code for code in shown if book.bookkeeping(code)], f"{name}: a visible cell is only bookkeeping"
+        assert not any(code.startswith("# Parameters") for code in shown), f"{name}: papermill's injected cell shows"
+        for figure in re.findall(r"<figure.*?</figure>", page, re.S):
+            assert re.search(r"Drawn by <a [^>]*href=\"https://github\.com/[^\"]+/elastic/plots\.py#L\d+\"", figure), name
+        file = f"{chapters.results_name(name)}.json"
+        link = re.search(rf'href="(\.\./_downloads/\w+/{re.escape(file)})"', page)
+        assert link, f"{name}: no download of {file}"
+        downloaded = (built_book / "notebooks" / link.group(1)).resolve()
+        assert json.loads(downloaded.read_text()) == json.loads((book.results_dir(ROOT, "smoke") / file).read_text())
+        assert "Built from" in page and f"sha256 <code" in page
+
+
+def test_status_page_offers_the_results_archive(built_book):
+    import zipfile
+
+    page = (built_book / "book" / "status.html").read_text()
+    link = re.search(r'href="(\.\./_downloads/\w+/results-smoke\.zip)"', page)
+    assert link, "no archive of results/smoke/ on the status page"
+    with zipfile.ZipFile(built_book / "book" / link.group(1)) as archive:
+        names = set(archive.namelist())
+    assert {f"smoke/{chapters.results_name(n)}.json" for n in NOTEBOOKS} <= names

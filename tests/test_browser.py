@@ -1,7 +1,8 @@
 """The built book in a real browser: every page of ``_build/html``, served from 127.0.0.1 with no
 other network, opened in headless Chromium (Debian's ``chromium`` + ``chromium-driver``, driven by
 selenium through ``/usr/bin/chromedriver``). On each page MathJax must have typeset every formula
-(no raw TeX left in the text, no MathJax error node), every image must load, and every internal
+(no raw TeX left in the text, no MathJax error node), every image must load, no printed output may
+scroll sideways in a laptop-sized window, and every internal
 link must resolve, anchors included. A second test feeds the checker a page with a broken formula,
 a missing image and dead links, and checks that it reports each of them."""
 
@@ -59,9 +60,17 @@ const done = arguments[arguments.length - 1];
     text: rawTex,
     brokenImages: images.filter(img => !(img.complete && img.naturalWidth > 0)).map(img => img.src),
     links: [...document.querySelectorAll('a[href]')].map(a => a.href),
+    // printed output that scrolls sideways: its widest line, for the report
+    wide: [...document.querySelectorAll('.cell_output pre')]
+      .filter(p => p.offsetParent !== null && p.scrollWidth > p.clientWidth + 1)
+      .map(p => p.textContent.split('\\n').reduce((a, b) => (b.length > a.length ? b : a), '')),
   });
 })();
 """
+
+
+#: The browser window the pages are read in: a laptop screen, where the theme shows the sidebar.
+WINDOW = (1366, 900)
 
 
 class _Anchors(HTMLParser):
@@ -110,6 +119,7 @@ def browser(user_data_dir: Path):
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     driver.set_script_timeout(30)
     driver.set_page_load_timeout(30)
+    driver.set_window_size(*WINDOW)
     return driver
 
 
@@ -147,6 +157,7 @@ def _page_problems(found: dict, base: str) -> list[str]:
         if match := RAW_TEX.search(text):
             problems.append(f"raw TeX left in the text: {text[max(match.start() - 30, 0):match.end() + 30]!r}")
     problems += [f"image does not load: {src}" for src in found["brokenImages"]]
+    problems += [f"output wider than the page: {line[:100]!r}" for line in found["wide"]]
     for link in sorted(set(found["links"])):
         if not link.startswith(base):
             continue  # external (Colab, GitHub): not reachable here, checked in the HTML tests
