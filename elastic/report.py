@@ -9,6 +9,7 @@ from pathlib import Path
 
 from elastic import chapters, results
 from elastic.config import PRESETS
+from elastic.prose import count
 
 BENCH_MARKER = "% bench-table"
 TIMES_MARKER = "% preset-times-table"
@@ -93,7 +94,7 @@ def _trained(t: dict, data: dict) -> str:
     """What a run trained (its :class:`elastic.train.Ledger` counts): tokens, seconds, tokens/s and
     the share of the float32 peak measured at its thread count; its trl runs."""
     chapter_peak = data.get("matmul_peak_by_threads", {}).get(str(t.get("threads")))
-    trained = (f"{t['tokens']:,} tokens trained in {t['seconds']:.1f} s ({t['threads']} threads): "
+    trained = (f"{t['tokens']:,} tokens trained in {t['seconds']:.1f} s ({count(t['threads'], 'thread')}): "
                f"{t['tokens'] / t['seconds']:,.0f} tokens/s" if t.get("seconds") else "")
     if t.get("seconds") and chapter_peak:
         trained += f", {t['flops'] / t['seconds'] / chapter_peak:.0%} of the float32 peak"

@@ -161,7 +161,7 @@ def test_each_build_stages_the_performance_page_from_the_bench_record_it_finds(t
     after = page.read_text()
     assert "| float32 matmul peak (1 thread) | 2.00 GFLOP/s |" in after
     # 2e9 FLOPs in 4 s against a 1 GFLOP/s peak at 1 thread: 50%; 25 s before, 10 s after: 2.5x
-    assert ("| rebound (smoke, from an empty cache), lean loop against trl | 10.0 s; 2,000 tokens trained in 4.0 s (1 threads): "
+    assert ("| rebound (smoke, from an empty cache), lean loop against trl | 10.0 s; 2,000 tokens trained in 4.0 s (1 thread): "
             "500 tokens/s, 50% of the float32 peak | trl 25.0 s; 3 trl runs in 18.0 s | speed-up 2.5× over trl |") in after
     assert "Measured 2026-01-02 03:04 UTC" in after and "no benchmark had run" not in after
     assert page.stat().st_mtime_ns > staged_at
