@@ -56,7 +56,7 @@ class Config(ExperimentConfig):
 
 #: Tiny sizes that run every code path in seconds (tests/test_hardening.py).
 SMOKE = dict(tree_sizes=(1000, 4000), naive_max=4000, tree_repeats=1, matmul_n=128, sft_steps=(2, 1), sft_batch=2, sft_rounds=1,
-             smollm2=False, gen_prompts=2, gen_tokens=2, rebound_grids=((2,),), before_after=False)
+             smollm2=False, gen_prompts=2, gen_tokens=2, rebound_grids=((4,),), before_after=False)
 
 #: Targets: token tree speed-up over the naive trie; elastic.train's step rate over the minimal
 #: loop, and the SmolLM2 + LoRA step's share of the float32 matmul peak.
@@ -255,17 +255,20 @@ def chapters_before_after(cfg: Config) -> list[dict]:
 
 
 def rebound_growth(cfg: Config) -> list[dict]:
-    """The smoke rebound chapter's grid with more and more negative sizes, from an empty cache,
-    through the lean loop and through trl (the path before it), alternating which runs first."""
+    """The smoke rebound chapter's seeded grid with more and more negative sizes, from an empty cache,
+    through the lean loop and through trl (the path before it), alternating which runs first; its
+    cells are the margin cells of every seed."""
     from elastic import experiments
+    from elastic.rebound_grid import Grid, n_cells
 
     rows = []
     for i, negatives in enumerate(cfg.rebound_grids):
         row = {"negative_sizes": list(negatives)}
         for backend in ("lean", "trl") if i % 2 == 0 else ("trl", "lean"):
             row[f"{backend}_seconds"] = smoke_run("rebound", backend, negative_sizes=negatives)["seconds"]
-        positives = experiments.load_config("rebound", "smoke").positive_sizes
-        rows.append({**row, "positive_sizes": list(positives), "cells": len(positives) * len(negatives),
+        smoke = experiments.load_config("rebound", "smoke")
+        rows.append({**row, "positive_sizes": list(smoke.positive_sizes),
+                     "cells": len(smoke.seeds) * n_cells(Grid("reviews", smoke.positive_sizes, negatives)),
                      "seconds": row["lean_seconds"]})
     return rows
 

@@ -145,7 +145,7 @@ def not_judged(name: str, reason: str) -> dict:
     """The record of a claim the run's design cannot judge (e.g. a trend over fewer than three
     models): no interval, the reason instead.
 
-    Chapters: lifecycle.
+    Chapters: lifecycle, rebound, ablations.
     """
     return {"claim": asdict(claim(name)), "outcome": "not judged", "reason": reason}
 
@@ -154,7 +154,7 @@ def judge(name: str, values, scale: float) -> dict:
     """The verdict on claim ``name`` from its per-seed ``values`` and its natural ``scale``: the
     claim's registry entry, the interval, the outcome, the MDE and whether it clears the bar.
 
-    Chapters: resistance, lifecycle.
+    Chapters: resistance, lifecycle, rebound, ablations.
     """
     c = claim(name)
     values = [float(v) for v in values]
@@ -169,7 +169,10 @@ def judge(name: str, values, scale: float) -> dict:
 
 
 def number(x: float) -> str:
-    """Three significant digits, signed (what the pages and the findings table print)."""
+    """Three significant digits, signed (what the pages and the findings table print).
+
+    Chapters: rebound.
+    """
     return f"{x:+.3g}"
 
 
@@ -177,7 +180,7 @@ def describe(verdict: dict, *, words: bool = True) -> str:
     """A verdict in one line of MyST: the outcome, the effect with its interval and unit, its size
     in units of the natural scale, and the MDE when inconclusive (or why it was not judged).
 
-    Chapters: resistance, lifecycle.
+    Chapters: resistance, lifecycle, rebound, ablations.
     """
     if verdict["outcome"] == "not judged":
         return f"**not judged**: {verdict['reason']}" if words else verdict["reason"]
@@ -210,7 +213,7 @@ def _aligned(seed: dict, sign: int) -> tuple[np.ndarray, np.ndarray]:
 def gain(panel: dict, i: int = -1) -> list[float]:
     """Per seed: the aligned margin of the first-stage model a_i minus θ0's (mean over pairs).
 
-    Chapters: lifecycle.
+    Chapters: lifecycle, rebound, ablations.
     """
     out = []
     for seed in panel["seeds"]:
@@ -232,7 +235,7 @@ def rebound_pairs(panel: dict) -> list[np.ndarray]:
 def rebound(panel: dict) -> list[float]:
     """Per seed: the mean over pairs of :func:`rebound_pairs`.
 
-    Chapters: lifecycle.
+    Chapters: lifecycle, rebound, ablations.
     """
     return [float(x.mean()) for x in rebound_pairs(panel)]
 
@@ -247,7 +250,10 @@ def step_rates(curve, second_sizes) -> tuple[float, float]:
 
 def deceleration(panel: dict) -> tuple[list[float], list[float]]:
     """Per seed: the fall per sample over the first negative step minus over the last, after a_A
-    (:func:`step_rates`); and the scale, the mean fall per sample over the whole negative grid."""
+    (:func:`step_rates`); and the scale, the mean fall per sample over the whole negative grid.
+
+    Chapters: rebound.
+    """
     values, scales = [], []
     for seed in panel["seeds"]:
         curve = _aligned(seed, panel["sign"])[0][-1].mean(axis=1)  # (1+B,)
@@ -284,7 +290,10 @@ def slope(x, panels_in_order: list[dict]) -> tuple[list[float], float]:
 
 def kl_recovery(panel: dict) -> tuple[list[float], list[float]]:
     """Per seed, from the panel's ``kl`` (KL to θ0 of the cells (a_1, 0), (a_A, 0), (a_1, b_B),
-    (a_A, b_B)): log KL(a_1, b_B) - log KL(a_A, b_B), and the scale log KL(a_A, 0) - log KL(a_1, 0)."""
+    (a_A, b_B)): log KL(a_1, b_B) - log KL(a_A, b_B), and the scale log KL(a_A, 0) - log KL(a_1, 0).
+
+    Chapters: ablations.
+    """
     values, scales = [], []
     for kl in panel["kl"]:
         values.append(float(np.log(kl["first_end"]) - np.log(kl["last_end"])))

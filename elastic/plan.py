@@ -176,12 +176,21 @@ def _tokens(chapter: str, section: dict) -> tuple[float, float]:
         per_dataset_gen = section["n_queries"] * new * section.get("n_slices", 3)
         n = len(section["datasets"])
         return n * per_dataset_train, n * per_dataset_gen
-    if chapter in ("rebound", "scaling", "ablations"):
+    if chapter == "scaling":
         first, second = section["positive_sizes"], section["negative_sizes"]
         stages = sum(p + sum(second) for p in first)
         cells = len(first) * (1 + len(second))
+        return len(section["datasets"]) * stages * length, len(section["datasets"]) * cells * section["n_eval"] * new
+    if chapter in ("rebound", "ablations"):
+        # the seeded grid (elastic.rebound_grid.SeededGrid), per seed: one first pass to the largest
+        # amount, one second pass to the largest amount from each first-stage model; the paper's
+        # metric is sampled for the first seed of the rebound chapter only
+        first, second = section["positive_sizes"], section["negative_sizes"]
+        stages = max(first) + len(first) * max(second)
+        cells = len(first) * (1 + len(second))
         grids = len(section.get("datasets", [])) or 3  # ablations: dpo, reverse, kl
-        return grids * stages * length, grids * cells * section["n_eval"] * new
+        sampled = grids * cells * section["n_eval"] * new if chapter == "rebound" else 0.0
+        return grids * len(section["seeds"]) * stages * length, sampled
     if chapter == "mass_distribution":
         return 0.0, len(section["prompts"]) * section["n_continuations"] * section["max_new_tokens"]
     if chapter == "compression_prediction":

@@ -668,54 +668,89 @@ def resistance(res: dict):
 
 # --- rebound, scaling and the ablations (notebooks/rebound, scaling, ablations) ----------------------
 
-def rebound_panel(ax, panel: dict, title: str = "") -> None:
-    """One rebound grid: the task score against the amount of second-stage data, one line per
-    amount of first-stage data (darker = more), each point with ± one standard error over the
-    held-out prompts, θ0 as a dashed line (Figure 4)."""
-    colours = plt.cm.Blues(np.linspace(0.45, 0.95, len(panel["curves"])))
-    for i, (curve, colour) in enumerate(zip(panel["curves"], colours)):
-        x = np.arange(len(curve["second_sizes"])) + 0.04 * (i - (len(panel["curves"]) - 1) / 2)  # bars apart
-        ax.errorbar(x, curve["metric"], yerr=curve["metric_se"], fmt="o-", capsize=3, color=colour,
-                    label=f"{curve['first_size']} {panel['first_side']}")
-    sizes = panel["curves"][0]["second_sizes"]
-    ax.axhline(panel["base"]["metric"], color="0.3", ls="--", label="θ0 (base)")
+def _second_axis(ax, panel: dict) -> np.ndarray:
+    sizes = [0, *panel["second_sizes"]]
     ax.set_xticks(np.arange(len(sizes)), [str(s) for s in sizes])
     second = "positive" if panel["first_side"] == "negative" else "negative"
     ax.set_xlabel(f"{second} samples ({panel['method'].upper()})")
-    ax.set_ylabel(panel["metric_name"])
+    return np.arange(len(sizes))
+
+
+def _first_stage_lines(ax, panel: dict, means, errors, cmap) -> None:
+    """One line per first-stage amount (darker = more) over the second-stage amounts, with error bars."""
+    colours = cmap(np.linspace(0.45, 0.95, len(panel["first_sizes"])))
+    x = _second_axis(ax, panel)
+    for i, (size, colour) in enumerate(zip(panel["first_sizes"], colours)):
+        shift = 0.04 * (i - (len(colours) - 1) / 2)  # bars apart
+        ax.errorbar(x + shift, means[i], yerr=errors[i], fmt="o-", capsize=3, color=colour,
+                    label=f"{size} {panel['first_side']}")
+
+
+def rebound_panel(ax, panel: dict, title: str = "") -> None:
+    """One seeded rebound grid on the primary metric: the likelihood margin (mean over each seed's
+    held-out pairs, then over the seeds, ± one standard error over the seeds) against the amount of
+    second-stage data, one line per amount of first-stage data, θ0 dashed (the shape of Figure 4)."""
+    curves = panel["curves"]
+    _first_stage_lines(ax, panel, curves["mean"], curves["se"], plt.cm.Blues)
+    ax.axhline(curves["base"], color="0.3", ls="--", label="θ0 (base)")
+    ax.set_ylabel("likelihood margin (nats/token)")
     ax.set_title(title or panel["model"], fontsize=10)
     ax.legend(fontsize=7)
 
 
-def rebound_panels(panels: list[tuple[str, dict]]):
-    """A row of :func:`rebound_panel` s, each ``(title, panel)``."""
+def secondary_panel(ax, panel: dict, title: str = "") -> None:
+    """The paper's generate-and-score metric on the first seed's models: mean over the prompts ± one
+    standard error over the prompts, in the layout of :func:`rebound_panel`."""
+    sec = panel["secondary"]
+    values = np.asarray(sec["cells"], dtype=float)  # (first amounts, 1 + second amounts, prompts)
+    se = values.std(axis=2, ddof=1) / np.sqrt(values.shape[2])
+    _first_stage_lines(ax, panel, values.mean(axis=2), se, plt.cm.Oranges)
+    ax.axhline(np.mean(sec["base"]), color="0.3", ls="--", label="θ0 (base)")
+    ax.set_ylabel(sec["metric_name"])
+    ax.set_title(title or panel["model"], fontsize=10)
+    ax.legend(fontsize=7)
+
+
+def rebound_panels(panels: list[tuple[str, dict]], draw=rebound_panel):
+    """A row of panels drawn by ``draw``, each ``(title, panel)``."""
     fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.6), squeeze=False)
     for ax, (title, panel) in zip(axes[0], panels):
-        rebound_panel(ax, panel, title)
+        draw(ax, panel, title)
     return fig
 
 
 def rebound_curves(res: dict):
-    """Every rebound grid of the rebound chapter, one panel per base model and task (Figure 4).
+    """Every seeded rebound grid of the rebound chapter on the likelihood margin, one panel per
+    base model and task (Figure 4).
 
     Chapters: rebound.
     """
     return rebound_panels([(f"{p['model']} · {p['dataset']}", p) for p in res["panels"]])
 
 
-def rebound_table(res: dict) -> str:
-    """Each curve's scores (task metric and mean score) and an answer after the most negative data.
+def rebound_secondary(res: dict):
+    """The same grids' first seed on the paper's generate-and-score metric.
 
     Chapters: rebound.
     """
+    return rebound_panels([(f"{p['model']} · {p['dataset']} (seed {p['seeds'][0]['seed']})", p)
+                           for p in res["panels"]], draw=secondary_panel)
+
+
+def rebound_table(res: dict) -> str:
+    """Each grid's seed-mean margins, one row per first-stage amount, and an answer of its most
+    aligned model after the most second-stage data (first seed, when generated).
+
+    Chapters: rebound, ablations.
+    """
     lines = []
     for panel in res["panels"]:
-        lines.append(f"{panel['model']} on {panel['dataset']}: {panel['metric_name']} and mean score per model")
-        for curve in panel["curves"]:
-            lines.append(f"  {curve['first_size']:>6} positive, then {curve['second_sizes']} negative: "
-                         f"{_numbers(curve['metric'])} {_numbers(curve['mean_score'])}")
-            example = curve["examples"][0]
-            lines.append(f"  after the most negative data: “{example[:40]}{'…' if len(example) > 40 else ''}”")
+        c = panel["curves"]
+        lines.append(f"{panel['model']} on {panel['dataset']} ({panel['method']}, {len(panel['seeds'])} seeds x "
+                     f"{panel['n_pairs']} pairs): margin of θ0 {c['base']:+.4f}")
+        for size, row in zip(panel["first_sizes"], c["mean"]):
+            lines.append(f"  {size:>6} {panel['first_side']}, then {[0, *panel['second_sizes']]}: "
+                         + " ".join(f"{m:+.4f}" for m in row))
     return "\n".join(lines)
 
 
@@ -750,7 +785,7 @@ def scaling_series(res: dict):
 
 
 def ablation_curves(res: dict):
-    """The DPO and reverse rebound grids (Figures 7-9).
+    """The DPO and reverse rebound grids on the likelihood margin (Figures 7-9).
 
     Chapters: ablations.
     """
@@ -759,35 +794,40 @@ def ablation_curves(res: dict):
 
 
 def kl_table(res: dict) -> str:
-    """Table 3 on our runs: per positive amount, the KL to θ0 and the negative data that brings it below ε.
+    """Table 3 on our runs, from the KL corners of each grid (seed means): KL to θ0 after the
+    smallest and the largest positive amount, then after the most negative data, and the negative
+    data that brings it below ε.
 
     Chapters: ablations.
     """
-    kl = res["kl"]
-    lines = [f"ε = {kl['epsilon']}"]
-    for row in kl["table"]:
-        lines.append(row["model"])
-        for cell in row["cells"]:
-            needed = "not within the grid" if cell["negative_needed"] is None else f"{cell['negative_needed']:.1f}"
-            lines.append(f"  {cell['positive_size']:>6} positive: KL to θ0 {cell['post_alignment_kl']:.4f}; "
-                         f"negative samples to bring it below ε: {needed}")
+    lines = []
+    for panel in res["kl"]["panels"]:
+        t = panel["table"]
+        lines.append(f"{panel['model']} (ε = {t['epsilon']:g}, {t['negative_size']} negative samples at most)")
+        for row in t["rows"].values():
+            needed = "not within the grid" if row["negative_needed"] is None else f"{row['negative_needed']:.1f}"
+            lines.append(f"  {row['positive_size']:>6} positive: KL to θ0 {row['post_alignment_kl']:.4g}, after the "
+                         f"negative data {row['kl_after_negative']:.4g}; negative samples to reach ε: {needed}")
     return "\n".join(lines)
 
 
 def kl_curves(res: dict):
-    """The KL of every model to θ0 against the amount of negative data, with ε (Table 3).
+    """The KL to θ0 of the smallest and the largest positive amount, before and after the most
+    negative data, per seed (thin) and their mean (thick), with ε (Table 3).
 
     Chapters: ablations.
     """
-    kl = res["kl"]
     fig, ax = plt.subplots(figsize=(6, 3.4))
-    for panel in kl["panels"]:
-        for curve in panel["curves"]:
-            ax.plot(range(len(curve["second_sizes"])), curve["kl_to_base"], "o-",
-                    label=f"{panel['model']}, {curve['first_size']} positive")
-    ax.axhline(kl["epsilon"], color="0.3", ls="--", label="ε")
-    sizes = kl["panels"][0]["curves"][0]["second_sizes"]
-    ax.set_xticks(range(len(sizes)), [str(s) for s in sizes])
+    for panel in res["kl"]["panels"]:
+        t = panel["table"]
+        for which, colour in (("first", "tab:blue"), ("last", "tab:red")):
+            label = f"{panel['model']}, {t['rows'][which]['positive_size']} positive"
+            for k in panel["kl"]:
+                ax.plot([0, 1], [k[f"{which}_start"], k[f"{which}_end"]], "-", color=colour, alpha=0.3, lw=1)
+            row = t["rows"][which]
+            ax.plot([0, 1], [row["post_alignment_kl"], row["kl_after_negative"]], "o-", color=colour, lw=2, label=label)
+        ax.axhline(t["epsilon"], color="0.3", ls="--", label="ε")
+        ax.set_xticks([0, 1], ["0", str(t["negative_size"])])
     ax.set_yscale("log")
     ax.set_xlabel("negative samples")
     ax.set_ylabel("KL to θ0 (nats/token)")

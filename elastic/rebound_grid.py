@@ -252,6 +252,9 @@ class GridConfig(AlignmentConfig):
             raise ElasticError(f"seeds={list(self.seeds)}: give at least 2 distinct seeds (an interval needs them)")
         if self.n_pairs < 2:
             raise ElasticError(f"n_pairs={self.n_pairs}: give at least 2 held-out pairs per seed")
+        if self.n_eval > self.n_pairs:
+            raise ElasticError(f"n_eval={self.n_eval} is more than n_pairs={self.n_pairs}: the paper's metric samples "
+                               "the prompts of the first n_eval held-out pairs; lower n_eval or raise n_pairs")
         if self.num_train_epochs != 1:
             # a slice after n samples is the run on those n samples only within the first epoch
             raise ElasticError(f"num_train_epochs={self.num_train_epochs}: a seeded grid trains one epoch "

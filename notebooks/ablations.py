@@ -17,9 +17,10 @@
 # # Ablations in code
 #
 # This notebook runs the ablations of {doc}`../book/ablations` with
-# `elastic.experiments.ablations`: the rebound grid with DPO as the inverse alignment, the grid
-# in reverse (negative data first), and the KL table. Every number on this page is read from
-# `results/<preset>/ablations.json`.
+# `elastic.experiments.ablations`: the seeded rebound grid of {doc}`rebound` with DPO as the
+# inverse alignment, the grid in reverse (negative data first), and the KL table on the rebound
+# grid itself. The verdicts are computed by the library (`elastic.claims`) and read, like every
+# number on this page, from `results/<preset>/ablations.json`.
 
 # %% tags=["remove-cell"]
 # On Colab, install the library first; anywhere else this cell does nothing.
@@ -34,7 +35,7 @@ if "google.colab" in sys.modules:
 preset = "cpu"          # smoke | cpu | colab | paper
 dpo_models = None       # base models of the DPO ablation (None: the preset's)
 kl_epsilon = None       # ε of the KL table (None: the preset's)
-seed = None             # None: the preset's
+seeds = None            # training seeds, e.g. [0, 1, 2] (None: the preset's)
 
 # %% tags=["remove-output"]
 from elastic import plots
@@ -48,23 +49,30 @@ res = run("ablations", globals())
 
 # %%
 glue_figure("fig_ablations", plots.ablation_curves(res))
+print(plots.rebound_table({"panels": res["dpo"]["panels"] + res["reverse"]["panels"]}))
 
 # %% [markdown]
 # ```{glue:figure} fig_ablations
 # :name: fig-ablations
 #
-# Left: positive SFT followed by DPO towards the negative responses (the paper's Figures 7, 8).
-# Right: negative SFT first, positive SFT second (Figure 9); here rebound is a fast *rise*. Bars:
-# ± one standard error over the held-out prompts. The dashed line is the base model.
+# Likelihood margin of every model. Left: positive SFT followed by DPO towards the negative
+# responses (the paper's Figures 7, 8). Right: negative SFT first, positive SFT second (Figure 9);
+# here rebound is a fast *rise*. Bars: ± one standard error over the training seeds; dashed: the
+# base model.
 # ```
 
 # %% [markdown]
-# For {glue:md}`ab_model` with DPO as the inverse alignment, the first step of negative data
-# changes the aligned score by {glue:md}`ab_dpo_drops` (a fall is positive) after
-# {glue:md}`ab_dpo_sizes` positive samples: the drop {glue:md}`ab_dpo_verdict` with the amount of
-# positive data. In reverse, after {glue:md}`ab_reverse_sizes` negative samples, the first step of
-# positive data moves the (negative-side) score by {glue:md}`ab_reverse_drops`: the rebound
-# {glue:md}`ab_reverse_verdict` with the amount of first-stage data.
+# For {glue:md}`ab_model` over {glue:md}`ab_seeds` training seeds with {glue:md}`ab_pairs`
+# held-out pairs each, first-stage amounts {glue:md}`ab_sizes` and second-stage amounts
+# {glue:md}`ab_neg_sizes`, every verdict reading the likelihood margin:
+#
+# **DPO as the inverse alignment** (the drop under the first DPO amount after the largest positive
+# amount minus after the smallest; scale: the alignment gain of the largest positive amount):
+# {glue:md}`ab_dpo_verdict`.
+#
+# **Reverse** (negative data first: the rise under the first positive amount after the largest
+# negative amount minus after the smallest; scale: the largest negative amount's gain towards the
+# negative side): {glue:md}`ab_reverse_verdict`.
 #
 # ## The KL table
 
@@ -76,13 +84,19 @@ glue_figure("fig_kl", plots.kl_curves(res))
 # ```{glue:figure} fig_kl
 # :name: fig-kl
 #
-# KL divergence of each model to the base model θ0 against the amount of negative data, one
-# line per amount of positive data; dashed: the threshold ε of the KL table.
+# KL divergence to the base model θ0 after the smallest and the largest amount of positive data,
+# before and after the most negative data of the grid: thin lines one seed each, thick lines their
+# mean; dashed: the threshold ε of the KL table.
 # ```
 #
-# After {glue:md}`ab_kl_sizes` positive samples the KL to θ0 is {glue:md}`ab_kl_post` nats per
-# token, and the negative data needed to bring it below ε = {glue:md}`ab_eps` is
-# {glue:md}`ab_kl_needed`. In this run the amount needed {glue:md}`ab_kl_verdict`.
+# After {glue:md}`ab_kl_first` and {glue:md}`ab_kl_last` positive samples the KL to θ0 is
+# {glue:md}`ab_kl_post` nats per token (means over the seeds), and after {glue:md}`ab_kl_neg`
+# negative samples it is {glue:md}`ab_kl_end`; the negative data that brings it below
+# ε = {glue:md}`ab_eps` is {glue:md}`ab_kl_needed`.
+#
+# **KL table** (log KL to θ0 after the most negative data, smallest positive amount minus largest;
+# scale: how much farther from θ0 the largest amount started, in the same log ratio; metric: the
+# exact KL over next-token distributions on the held-out texts): {glue:md}`ab_kl_verdict`.
 
 # %% [markdown] tags=["solution"]
 # ## Solutions to the exercises

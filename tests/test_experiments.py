@@ -1,5 +1,6 @@
-"""The experiments of §4 and Appendix C: verdicts on hand-made curves, clear errors for bad input,
-identical results from identical seeds, and a rebound grid that survives SIGKILL."""
+"""The experiments of §4 and Appendix C: verdicts on hand-made curves and corners, clear errors for
+bad input, identical results from identical seeds, and a seeded rebound grid that survives SIGKILL
+(the claims' statistics on hand-made panels are in test_claims.py)."""
 
 import json
 import os
@@ -15,9 +16,11 @@ from elastic.errors import ElasticError
 from elastic import rebound_grid, tasks
 from elastic.experiments import ablations, rebound, resistance
 
-#: A rebound grid small enough for a test: 1 pre-training run, 4 fine-tuning runs, 5 cells.
-TINY_GRID = {"models": ("tiny-1x16@40",), "positive_sizes": (4, 8), "negative_sizes": (2,),
-             "n_eval": 4, "max_new_tokens": 6, "max_length": 48, "num_threads": 1}
+#: A rebound grid small enough for a test: 1 pre-training run; per seed 1 first pass with 2 slices
+#: and 2 second passes with 2 slices each; 7 margin cells per seed, 7 secondary cells for seed 0.
+TINY_GRID = {"models": ("tiny-1x16@40",), "positive_sizes": (4, 8), "negative_sizes": (4, 8),
+             "seeds": (0, 1), "n_pairs": 2, "n_eval": 2, "max_new_tokens": 6, "max_length": 48,
+             "num_threads": 1}
 
 
 def tiny_config(cache, **overrides):
@@ -68,15 +71,27 @@ def test_a_difference_inside_its_noise_is_not_beyond_noise():
     assert v["drop_difference_beyond_noise"] is False
 
 
-def test_kl_row_needs_less_negative_data_after_more_positive():
-    panel = {"model": "m", "curves": [
-        {"first_size": 10, "second_sizes": [0, 100, 200], "kl_to_base": [0.05, 0.02, 0.005]},
-        {"first_size": 20, "second_sizes": [0, 100, 200], "kl_to_base": [0.08, 0.005, 0.001]}]}
-    row = ablations.kl_row(panel, 0.01)
-    assert [c["post_alignment_kl"] for c in row["cells"]] == [0.05, 0.08]
-    assert row["cells"][0]["negative_needed"] == pytest.approx(166.667, abs=1e-3)
-    assert row["cells"][1]["negative_needed"] == pytest.approx(100 * 0.07 / 0.075)
-    assert row["needed_falls"]
+def test_kl_table_from_the_corners():
+    # two seeds; the smallest positive amount starts at KL 0.05 and ends at 0.02, the largest
+    # starts at 0.08 and ends at 0.005 after 200 negative samples: only the latter crosses ε = 0.01
+    corners = {"first_start": 0.05, "last_start": 0.08, "first_end": 0.02, "last_end": 0.005}
+    panel = {"first_sizes": [10, 20], "second_sizes": [100, 200], "kl": [corners, corners]}
+    table = ablations.kl_table(panel, 0.01)
+    first, last = table["rows"]["first"], table["rows"]["last"]
+    assert (first["positive_size"], last["positive_size"], table["negative_size"]) == (10, 20, 200)
+    assert (first["post_alignment_kl"], last["kl_after_negative"]) == (0.05, 0.005)
+    assert first["negative_needed"] is None
+    assert last["negative_needed"] == pytest.approx(200 * 0.07 / 0.075)
+
+
+def test_one_amount_is_not_judged():
+    seed = {"seed": 0, "base": [0.0, 0.0], "cells": [[[1.0, 1.0], [0.5, 0.5]]]}
+    panel = {"sign": 1, "first_sizes": [4], "second_sizes": [4], "seeds": [seed, {**seed, "seed": 1}]}
+    v = rebound.verdicts(panel)
+    assert v["rebound"]["outcome"] == v["rebound_decelerates"]["outcome"] == "not judged"
+    assert "one amount of positive data" in v["rebound"]["reason"]
+    kl = {**panel, "kl": [{"first_start": 1, "last_start": 1, "first_end": 1, "last_end": 1}] * 2}
+    assert all(x["outcome"] == "not judged" for x in ablations.verdicts(panel, panel, kl).values())
 
 
 def _resistance_rows(kl_gaps, ce_gaps):
@@ -139,12 +154,13 @@ def test_rebound_runs_on_kaggles_imdb_csv(tmp_path, results_tmp):
         for side in ("positive", "negative"):
             writer.writerows((f"Kaggle{side}{i} {text}<br /><br />The end.", side)
                              for i, text in enumerate(data.reviews(12, side, 0)))
-    cfg = tiny_config(tmp_path / "cache", datasets=("imdb",), source=str(source), positive_sizes=(4,))
+    cfg = tiny_config(tmp_path / "cache", datasets=("imdb",), source=str(source), positive_sizes=(4,),
+                      negative_sizes=(4,))
     panel = rebound.run(cfg)["data"]["panels"][0]
     assert panel["dataset"] == "imdb" and panel["task"] == "sentiment"
-    assert [(c["first_size"], c["second_sizes"]) for c in panel["curves"]] == [(4, [0, 2])]
-    examples = panel["base"]["examples"] + [e for c in panel["curves"] for e in c["examples"]]
-    assert examples and all(e.startswith("Kaggle") for e in examples), examples
+    assert (panel["first_sizes"], panel["second_sizes"]) == ([4], [4])
+    prompts = panel["secondary"]["prompts"]
+    assert prompts and all(p.startswith("Kaggle") for p in prompts), prompts
 
 
 def test_hub_id_offline(tmp_path, results_tmp, monkeypatch):
@@ -167,11 +183,22 @@ def test_odd_n_eval(tmp_path, results_tmp):
         rebound.run(tiny_config(tmp_path, n_eval=3))
 
 
+@pytest.mark.parametrize("bad, match", [({"seeds": (0,)}, "at least 2 distinct seeds"),
+                                        ({"positive_sizes": (8, 4)}, "increasing"),
+                                        ({"negative_sizes": (2, 4)}, "not whole optimizer steps"),
+                                        ({"n_eval": 4}, "more than n_pairs")])
+def test_bad_grids_name_the_fix(tmp_path, results_tmp, bad, match):
+    with pytest.raises(ElasticError, match=match) as exc:
+        rebound.run(tiny_config(tmp_path, **bad))
+    one_line(exc)
+
+
 # --- determinism and resumption ---------------------------------------------------------------------
 # Two runs of the same grid from empty caches, one of them killed with SIGKILL after its first cells
 # and resumed: together they test resumption and determinism at the cost of two grids.
 
-N_CELLS = 1 + len(TINY_GRID["positive_sizes"]) * (1 + len(TINY_GRID["negative_sizes"]))
+PER_SEED = rebound_grid.n_cells(rebound_grid.Grid("reviews", TINY_GRID["positive_sizes"], TINY_GRID["negative_sizes"]))
+N_CELLS = PER_SEED * len(TINY_GRID["seeds"]) + PER_SEED  # margins of every seed, secondary of the first
 
 
 @pytest.fixture(scope="module")
@@ -222,7 +249,12 @@ def test_killed_grid_resumes_without_recomputing(killed_run):
 
 def test_same_seed_same_results(fresh_run, killed_run):
     assert killed_run["data"] == fresh_run
-    scores = [m for panel in fresh_run["panels"] for c in panel["curves"] for m in c["metric"]]
-    assert all(0 <= m <= 1 for m in scores)
-    kls = [k for panel in fresh_run["panels"] for c in panel["curves"] for k in c["kl_to_base"][1:]]
-    assert all(k > 0 for k in kls)  # every fine-tuned model differs from θ0
+    panel = fresh_run["panels"][0]
+    secondary = [m for row in panel["secondary"]["cells"] for cell in row for m in cell]
+    assert all(0 <= m <= 1 for m in secondary)
+    # every fine-tuned model differs from θ0, and the seeds differ from each other
+    margins = [np.asarray(s["cells"]) for s in panel["seeds"]]
+    assert all((m != np.asarray(s["base"])).any(axis=-1).all() for m, s in zip(margins, panel["seeds"]))
+    assert not np.array_equal(margins[0], margins[1])
+    assert set(fresh_run["claims"]) == {"rebound", "rebound_decelerates"}
+    assert all(v["outcome"] in ("shows", "contradicts", "inconclusive") for v in fresh_run["claims"].values())

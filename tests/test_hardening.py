@@ -255,7 +255,8 @@ def test_bench_runs_at_tiny_sizes_and_renders(tmp_path, monkeypatch, root):
     # the naive trie agreed at every N for both sources
     assert all("speedup" in r for block in figures["tree"].values() for r in block["rows"])
     assert figures["matmul_peak_flops"] > 0 and figures["sft"][0]["minimal_tokens_per_s"] > 0
-    assert [r["cells"] for r in figures["rebound_grid"]] == [2]
+    # the smoke rebound grid, 2 seeds x (θ0 + 2 positive amounts x (0 and 1 negative amount))
+    assert [r["cells"] for r in figures["rebound_grid"]] == [2 * (1 + 2 * 2)]
     text = report.bench_text(figures)
     for figure in ("token tree + Huffman, binary, N = 4,000", "token tree + Huffman, 64 tokens, N = 4,000", "SFT step, tiny model", "target ≥ 0.95×", "SFT step before (trl), tiny model",
                    "generation, tiny model", "`make test` chapters (smoke)", "rebound grid", "GPU:"):

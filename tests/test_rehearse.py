@@ -60,9 +60,11 @@ def test_the_rule_reads_each_field_from_its_type_and_name():
 
 def test_colab_rehearsal_values(tmp_path):
     values = rehearse.overrides("rebound", rehearse.Settings("colab", 16), tmp_path)
-    # [200, 1000] / 16 = [13, 63], then whole optimizer steps of colab's 8 x 4 samples
-    assert values == {"positive_sizes": [32, 64], "negative_sizes": [32, 64], "n_eval": 4, "max_length": 64,
-                      "max_new_tokens": 8, "num_threads": rehearse.THREADS, "gradient_checkpointing": True, "bf16": True,
+    # the seeded grid's ends [64, 2048] / 16 = [4, 128] and [32, 256] / 16 = [2, 16], then whole
+    # optimizer steps of colab's 8 x 4 samples; its seeds' ends; n_pairs and margin_tokens / 16
+    assert values == {"positive_sizes": [32, 128], "negative_sizes": [32, 64], "seeds": [0, 2], "n_pairs": 4,
+                      "margin_tokens": 4, "n_eval": 4, "max_length": 64, "max_new_tokens": 8,
+                      "num_threads": rehearse.THREADS, "gradient_checkpointing": True, "bf16": True,
                       "cache_dir": str(tmp_path / "alignment")}
     lifecycle = rehearse.overrides("lifecycle", rehearse.Settings("colab", 32), tmp_path)
     assert {k: lifecycle[k] for k in ("models", "volumes", "align_sizes", "perturb_sizes")} == {

@@ -189,10 +189,10 @@ def test_a_moved_alignment_cache_and_source_retrain_nothing(tmp_path, monkeypatc
     first = tmp_path / "first"
     first.mkdir()
     with open(first / "reviews.csv", "w", newline="") as handle:
-        csv.writer(handle).writerows([("text", "label"), *((t, 1) for t in data.reviews(6, "positive", 1)),
-                                      *((t, 0) for t in data.reviews(6, "negative", 1))])
-    grid = {"datasets": ("imdb",), "models": ("tiny-1x16@40",), "positive_sizes": (4,), "negative_sizes": (2,),
-            "n_eval": 2, "max_new_tokens": 4, "max_length": 32}
+        csv.writer(handle).writerows([("text", "label"), *((t, 1) for t in data.reviews(8, "positive", 1)),
+                                      *((t, 0) for t in data.reviews(8, "negative", 1))])
+    grid = {"datasets": ("imdb",), "models": ("tiny-1x16@40",), "positive_sizes": (4,), "negative_sizes": (4,),
+            "n_pairs": 2, "n_eval": 2, "max_new_tokens": 4, "max_length": 32}
     monkeypatch.setenv("ELASTIC_RESULTS", str(tmp_path / "results"))
     steps = []
     original = train.optimizer_step  # the smoke preset trains with the lean loop
