@@ -145,7 +145,7 @@ def not_judged(name: str, reason: str) -> dict:
     """The record of a claim the run's design cannot judge (e.g. a trend over fewer than three
     models): no interval, the reason instead.
 
-    Chapters: lifecycle, rebound, ablations.
+    Chapters: rebound, scaling, ablations, lifecycle.
     """
     return {"claim": asdict(claim(name)), "outcome": "not judged", "reason": reason}
 
@@ -154,7 +154,7 @@ def judge(name: str, values, scale: float) -> dict:
     """The verdict on claim ``name`` from its per-seed ``values`` and its natural ``scale``: the
     claim's registry entry, the interval, the outcome, the MDE and whether it clears the bar.
 
-    Chapters: resistance, lifecycle, rebound, ablations.
+    Chapters: resistance, rebound, scaling, ablations, lifecycle.
     """
     c = claim(name)
     values = [float(v) for v in values]
@@ -171,7 +171,7 @@ def judge(name: str, values, scale: float) -> dict:
 def number(x: float) -> str:
     """Three significant digits, signed (what the pages and the findings table print).
 
-    Chapters: rebound.
+    Chapters: rebound, scaling, ablations.
     """
     return f"{x:+.3g}"
 
@@ -180,7 +180,7 @@ def describe(verdict: dict, *, words: bool = True) -> str:
     """A verdict in one line of MyST: the outcome, the effect with its interval and unit, its size
     in units of the natural scale, and the MDE when inconclusive (or why it was not judged).
 
-    Chapters: resistance, lifecycle, rebound, ablations.
+    Chapters: resistance, rebound, scaling, ablations, lifecycle.
     """
     if verdict["outcome"] == "not judged":
         return f"**not judged**: {verdict['reason']}" if words else verdict["reason"]
@@ -213,7 +213,7 @@ def _aligned(seed: dict, sign: int) -> tuple[np.ndarray, np.ndarray]:
 def gain(panel: dict, i: int = -1) -> list[float]:
     """Per seed: the aligned margin of the first-stage model a_i minus θ0's (mean over pairs).
 
-    Chapters: lifecycle, rebound, ablations.
+    Chapters: rebound, scaling, ablations, lifecycle.
     """
     out = []
     for seed in panel["seeds"]:
@@ -235,7 +235,7 @@ def rebound_pairs(panel: dict) -> list[np.ndarray]:
 def rebound(panel: dict) -> list[float]:
     """Per seed: the mean over pairs of :func:`rebound_pairs`.
 
-    Chapters: lifecycle, rebound, ablations.
+    Chapters: rebound, scaling, ablations, lifecycle.
     """
     return [float(x.mean()) for x in rebound_pairs(panel)]
 
@@ -281,7 +281,7 @@ def slope(x, panels_in_order: list[dict]) -> tuple[list[float], float]:
     their seeds, :func:`per_seed_slopes`); and the scale, the mean alignment gain over the panels
     per decade of the span of x.
 
-    Chapters: lifecycle.
+    Chapters: scaling, lifecycle.
     """
     slopes = per_seed_slopes(x, [rebound(p) for p in panels_in_order])
     scale = float(np.mean([np.mean(gain(p)) for p in panels_in_order]) / np.ptp(np.log10(np.asarray(x, dtype=float))))

@@ -54,7 +54,10 @@ TINY_HEADS = 4
 
 def tiny_spec(spec: str) -> tuple[int, int, int] | None:
     """``(layers, width, texts)`` of a tiny spec (see the module docstring); None for any other
-    spec. A spec that starts like a tiny one must parse, with a model that can exist."""
+    spec. A spec that starts like a tiny one must parse, with a model that can exist.
+
+    Chapters: scaling.
+    """
     match = TINY.fullmatch(spec)
     if match is None:
         if re.match(r"tiny(?:[-@]|$)", spec) and "/" not in spec:
@@ -62,9 +65,11 @@ def tiny_spec(spec: str) -> tuple[int, int, int] | None:
                                "or tiny-<layers>x<width>@<texts>, e.g. tiny-2x64@2000")
         return None
     layers, width, volume = (int(g) if g else d for g, d in zip(match.groups(), TINY_DEFAULTS))
-    if layers < 1 or volume < 1 or width < TINY_HEADS or width % TINY_HEADS:
+    # rotary position embeddings rotate pairs of a head's dimensions: a head's width must be even
+    if layers < 1 or volume < 1 or width < TINY_HEADS or width % (2 * TINY_HEADS):
         raise ElasticError(f"model spec {spec!r}: give at least 1 layer and 1 pre-training text, and a width "
-                           f"that is a positive multiple of {TINY_HEADS} (the heads), e.g. tiny-1x32")
+                           f"that is a positive multiple of {TINY_HEADS} (the heads) with an even width per "
+                           f"head, e.g. tiny-1x32")
     return layers, width, volume
 
 

@@ -177,10 +177,12 @@ def _tokens(chapter: str, section: dict) -> tuple[float, float]:
         n = len(section["datasets"])
         return n * per_dataset_train, n * per_dataset_gen
     if chapter == "scaling":
+        # the seeded grid (elastic.rebound_grid.SeededGrid) per dataset, per seed: one first pass to
+        # the largest amount, one second pass to the largest amount from each first-stage model;
+        # scored by likelihood margins only, so nothing is sampled
         first, second = section["positive_sizes"], section["negative_sizes"]
-        stages = sum(p + sum(second) for p in first)
-        cells = len(first) * (1 + len(second))
-        return len(section["datasets"]) * stages * length, len(section["datasets"]) * cells * section["n_eval"] * new
+        stages = max(first) + len(first) * max(second)
+        return len(section["datasets"]) * len(section["seeds"]) * stages * length, 0.0
     if chapter in ("rebound", "ablations"):
         # the seeded grid (elastic.rebound_grid.SeededGrid), per seed: one first pass to the largest
         # amount, one second pass to the largest amount from each first-stage model; the paper's

@@ -754,33 +754,71 @@ def rebound_table(res: dict) -> str:
     return "\n".join(lines)
 
 
-def series_panel(ax, panels: list[dict], labels: list[str], title: str) -> None:
-    """Mean score over first-stage amounts against second-stage amount, one line per model of a
-    series, shaded ± one standard deviation across first-stage amounts (Figures 5, 6)."""
+def _series_curves(ax, series: dict, dataset: str, title: str) -> None:
+    """One line per model of a series: its margin relative to θ0's (seed means), averaged over the
+    positive amounts, against the negative amount, shaded ± one standard deviation across the
+    positive amounts (the layout of Figures 5 and 6)."""
+    panels = series["panels"][dataset]
     colours = plt.cm.viridis(np.linspace(0.1, 0.85, len(panels)))
-    for panel, label, colour in zip(panels, labels, colours):
-        scores = np.array([c["metric"] for c in panel["curves"]])
+    for panel, colour in zip(panels, colours):
+        scores = np.asarray(panel["curves"]["mean"]) - panel["curves"]["base"]  # (positive, 1 + negative)
         x = np.arange(scores.shape[1])
         mean, std = scores.mean(axis=0), scores.std(axis=0)
-        ax.plot(x, mean, "o-", color=colour, label=label)
+        ax.plot(x, mean, "o-", color=colour, label=panel["label"])
         ax.fill_between(x, mean - std, mean + std, color=colour, alpha=0.2)
-    sizes = panels[0]["curves"][0]["second_sizes"]
-    ax.set_xticks(np.arange(len(sizes)), [str(s) for s in sizes])
+    sizes = [0, *panels[0]["second_sizes"]]
+    ax.set_xticks(np.arange(len(sizes)), [str(n) for n in sizes])
     ax.set_xlabel("negative samples")
-    ax.set_ylabel(panels[0]["metric_name"])
+    ax.axhline(0, color="0.3", ls="--", lw=0.8)
+    ax.set_ylabel("margin − θ0's (nats/token)")
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7)
 
 
-def scaling_series(res: dict):
-    """Rebound along the model-size series and the pre-training-volume series (Figures 5, 6, 10).
+SERIES_TITLES = {"size": ("model size", "parameters"), "volume": ("pre-training volume", "pre-training volume")}
+
+
+def scaling_curves(res: dict):
+    """The rebound curves of every model of the size and volume series on the likelihood margin
+    (Figures 5, 6 and 10), on the chapter's first dataset.
 
     Chapters: scaling.
     """
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    for ax, (name, title) in zip(axes, [("size", "model size"), ("volume", "pre-training volume")]):
+    for ax, (name, (title, _)) in zip(axes, SERIES_TITLES.items()):
+        _series_curves(ax, res[name], res["datasets"][0], f"rebound vs {title}")
+    fig.tight_layout()
+    return fig
+
+
+def scaling_trends(res: dict):
+    """The rebound statistic of each model (mean over seeds ± one standard error over seeds)
+    against log10 of its size or pre-training volume, with the series' slope (the mean over
+    seeds of the per-seed least-squares lines) when judged: the quantity the verdicts read.
+
+    Chapters: scaling.
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    dataset = res["datasets"][0]
+    for ax, (name, (title, unit)) in zip(axes, SERIES_TITLES.items()):
         series = res[name]
-        series_panel(ax, series["panels"], series["labels"], f"rebound vs {title}")
+        lx = np.log10(np.asarray(series["x"], dtype=float))
+        values = np.array([p["rebound"] for p in series["panels"][dataset]])  # (models, seeds)
+        mean, se = values.mean(axis=1), values.std(axis=1, ddof=1) / np.sqrt(values.shape[1])
+        ax.errorbar(lx, mean, yerr=se, fmt="o", capsize=3, color="C0")
+        for x, y, label in zip(lx, mean, series["labels"]):
+            ax.annotate(label, (x, y), textcoords="offset points", xytext=(5, 5), fontsize=7)
+        verdict = series["claims"][dataset]
+        if verdict["outcome"] != "not judged":
+            line = np.linspace(lx.min(), lx.max(), 2)
+            ax.plot(line, mean.mean() + verdict["estimate"] * (line - lx.mean()), "--", color="C1",
+                    label=f"slope {verdict['estimate']:+.3g}/decade: {verdict['outcome']}")
+            ax.legend(fontsize=7)
+        ax.axhline(0, color="0.3", lw=0.8)
+        ax.set_xlabel(f"log10 {unit}")
+        ax.set_ylabel("rebound statistic (nats/token)")
+        ax.set_title(f"rebound vs {title}", fontsize=10)
+    fig.tight_layout()
     return fig
 
 

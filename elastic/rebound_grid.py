@@ -26,7 +26,7 @@ Two designs of the same grid live here:
   so a killed grid resumes and chapters with the same θ0, data and trainer fields share stages.
 
 * :class:`Rebound`, the paper's design (one model per amount, one seed, generate-and-score on
-  held-out prompts), which the scaling chapter still runs.
+  held-out prompts), which no chapter runs any more (left for removal).
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ class Grid:
 class Rebound:
     """Held-out prompts, training pools and cells of the rebound grids of one :class:`Lab`.
 
-    Chapters: rebound, scaling, ablations. Paper: §4.2-4.3, App. C.
+    Chapters: rebound, ablations. Paper: §4.2, App. C.
     """
 
     def __init__(self, lab: Lab, dataset: str, max_size: int):
@@ -236,7 +236,7 @@ class GridConfig(AlignmentConfig):
     """The fields of a :class:`SeededGrid` beside :class:`~elastic.lab.AlignmentConfig`'s (whose
     ``seed`` fixes θ0 and what every seed shares).
 
-    Chapters: rebound, ablations.
+    Chapters: rebound, scaling, ablations.
     """
 
     seeds: tuple[int, ...] = (0, 1, 2)  #: training seeds: data draw and order, adapter init, held-out pairs
@@ -265,7 +265,7 @@ def check_sizes(cfg: GridConfig, grid: Grid) -> None:
     """The amounts of a grid are increasing, and each a whole number of optimizer steps (a slice
     is kept after a step).
 
-    Chapters: rebound, ablations.
+    Chapters: rebound, scaling, ablations.
     """
     batch = cfg.per_device_train_batch_size * cfg.gradient_accumulation_steps
     for name, sizes in (("first_sizes", grid.first_sizes), ("second_sizes", grid.second_sizes)):
@@ -283,7 +283,7 @@ class SeededGrid:
     every score. ``kl``: also KL(θ || θ0) of the grid's four corners (claim ``kl_table``);
     ``secondary``: also the paper's generate-and-score metric for the first seed.
 
-    Chapters: rebound, ablations. Paper: §4.2, App. C.
+    Chapters: rebound, scaling, ablations. Paper: §4.2, App. C.
     """
 
     def __init__(self, lab: Lab, grid: Grid, *, kl: bool = False, secondary: bool = False, progress=None):
@@ -442,7 +442,7 @@ def curves(panel: dict) -> dict:
     """Seed means of the margin (each seed's mean over its pairs) and their standard errors over
     the seeds: ``base`` and ``mean[i][j]`` / ``se[i][j]`` in the panel's cell layout, for the figures.
 
-    Chapters: rebound, ablations.
+    Chapters: rebound, scaling, ablations.
     """
     per_seed = np.array([[[np.mean(c) for c in row] for row in s["cells"]] for s in panel["seeds"]])
     base = np.array([np.mean(s["base"]) for s in panel["seeds"]])
@@ -455,7 +455,7 @@ def draw(cfg: GridConfig, grid: Grid) -> None:
     """Every draw of data a seeded grid will make, for :func:`elastic.lab.preflight`: each seed's
     training records of both stages and its held-out pairs.
 
-    Chapters: rebound, ablations.
+    Chapters: rebound, scaling, ablations.
     """
     check_sizes(cfg, grid)
     first, second = grid.sides

@@ -91,7 +91,8 @@ KEPT = ("alphabet_sizes",)
 #: smoke preset's models, which run on one thread (two ran 5-20x slower on a shared 2-core machine).
 THREADS = 1
 #: Lists that a smoke rehearsal cuts to their first entry (labels go with their models).
-_FIRST_ONLY = ("models", "datasets", "size_models", "size_labels", "volume_models", "volume_labels", "dpo_models",
+_FIRST_ONLY = ("models", "datasets", "size_models", "size_labels", "volume_models", "volume_labels",
+               "pretraining_volumes", "dpo_models",
                "reverse_models", "kl_models", "prompts", "positive_sizes", "negative_sizes")
 #: Where each GPU class's trainer settings come from: bf16 autocast where the class has it.
 GPU_CLASSES = ("t4", "l4", "a100", "h100")

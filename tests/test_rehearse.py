@@ -74,6 +74,9 @@ def test_colab_rehearsal_values(tmp_path):
     assert t4["bf16"] is False and t4["n_slices"] == 2 and t4["n_train"] == 2 * 8 * 4
     smoke = rehearse.overrides("scaling", rehearse.Settings("paper", 64, smoke=True), tmp_path)
     assert smoke["size_models"] == ["Qwen/Qwen1.5-0.5B"] and smoke["volume_labels"] == ["0.1T"]
+    # the volume with its model; a seeded grid's amounts in whole optimizer steps of 4 x 4 samples
+    assert smoke["pretraining_volumes"] == [1.05e11]
+    assert smoke["positive_sizes"] == [16] and smoke["negative_sizes"] == [16]
     # a chapter that names no hub id runs the smoke preset's own config in a smoke rehearsal
     cfg = experiments.load_config("mass_distribution", "colab",
                       **rehearse.overrides("mass_distribution", rehearse.Settings("colab", 16, smoke=True), tmp_path))

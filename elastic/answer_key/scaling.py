@@ -2,46 +2,37 @@
 
 from __future__ import annotations
 
-from elastic.checkers import Key, Mistake, NumberSet, checked, open_question, rational
+from elastic.checkers import Key, Mistake, Number, checked, open_question, rational
 
 CHAPTER = "scaling"
-#: The number of models of ex-scaling-rank.
-N_MODELS = 3
+#: The parameter counts and rebound statistics (one seed) of ex-scaling-slope.
+PARAMS, REBOUND = (1e5, 1e6, 1e8), (0.01, 0.04, 0.05)
 
 
-def _rank_key() -> Key:
-    """Every order of three distinct rebound strengths through
-    :func:`elastic.experiments.scaling.trend`: its rank correlation and its strict-increase test."""
-    from itertools import permutations
+def _slope_key() -> Key:
+    """The least-squares slope per decade through :func:`elastic.claims.per_seed_slopes`, the
+    statistic of claims ``rebound_size`` and ``rebound_volume``."""
+    import math
 
-    from elastic.experiments.scaling import trend
+    from elastic.claims import per_seed_slopes
 
-    labels = [f"model {i}" for i in range(N_MODELS)]
-    values, accepted = set(), set()
-    for order in permutations(range(1, N_MODELS + 1)):
-        panels = [{"dataset": "d", "verdict": {"rebound_strength": float(s)}} for s in order]
-        verdict = trend(panels, ["d"], labels)["d"]
-        rho = rational(verdict["rank_correlation"])
-        values.add(rho)
-        if verdict["increases"]:
-            accepted.add(rho)
+    slope = per_seed_slopes(PARAMS, [[r] for r in REBOUND])[0]
+    decades = math.log10(PARAMS[-1] / PARAMS[0])
     return Key(
-        {"values": frozenset(values), "accepted": frozenset(accepted)},
-        (Mistake("values", frozenset(values | {0}),
-                 "with three distinct ranks Σd² is 0, 2, 6 or 8, never 4, so ρ = 0 cannot occur"),
-         Mistake("values", frozenset(v for v in values if abs(v) == 1),
-                 "one swap of neighbours gives Σd² = 2, so ρ = ±1/2 occur too"),
-         Mistake("accepted", frozenset(v for v in values if v > 0),
-                 "a strict increase needs every step up: only the identity order, ρ = 1")),
+        {"slope": rational(slope)},
+        (Mistake("slope", rational((REBOUND[-1] - REBOUND[0]) / decades),
+                 "that is the slope between the end points only; least squares weighs the middle model too, "
+                 "which is not half-way in decades"),
+         Mistake("slope", slope / math.log(10),
+                 "that is the slope per unit of the natural logarithm; per decade use log10")),
     )
 
 
 checked(
-    "ex-scaling-rank", chapter=CHAPTER, kind="computation", needs="paper",
-    ask="the values the rank correlation can take, and those the strict-increase test accepts",
-    parts={"values": NumberSet(), "accepted": NumberSet()}, key=_rank_key,
-    hint="list the 6 orders of (1, 2, 3), compute ρ = 1 - 6Σd²/(n(n² - 1)) for each, and ask which "
-         "are strictly increasing",
+    "ex-scaling-slope", chapter=CHAPTER, kind="computation", needs="paper",
+    ask="the least-squares slope of the rebound statistic per decade of parameters",
+    parts={"slope": Number()}, key=_slope_key,
+    hint="regress the three statistics on log10 of the parameter counts (5, 6 and 8) and give the slope",
 )
 
 open_question("ex-scaling-confound", chapter=CHAPTER, kind="experiment", needs="paper")
