@@ -21,10 +21,10 @@ def test_one_factor_with_floors_and_monotonic_lists():
     assert rehearse._scale((10 ** 6, 10 ** 5, 10 ** 4), 16, (10000, 1000, 100)) == (62500, 6250, 625)  # largest first
 
 
-def test_a_grid_keeps_evenly_spaced_entries_with_both_ends():
-    assert rehearse._grid((1, 2, 3, 4, 5), 32, 2) == (1, 5)
-    assert rehearse._grid((1, 2, 3, 4, 5), 2, 2) == (1, 3, 5)  # ceil(5 / 2) = 3
-    assert rehearse._grid((1, 2, 3, 4, 5, 6, 7), 32, 4) == (1, 3, 5, 7)  # the smoke preset's length
+def test_a_grid_keeps_its_first_entries():
+    assert rehearse._grid((1, 2, 3, 4, 5), 32, 2) == (1, 2)
+    assert rehearse._grid((1, 2, 3, 4, 5), 2, 2) == (1, 2, 3)  # ceil(5 / 2) = 3
+    assert rehearse._grid((1, 2, 3, 4, 5, 6, 7), 32, 4) == (1, 2, 3, 4)  # the smoke preset's length
     assert rehearse._grid((1, 2), 32, 2) == (1, 2) and rehearse._grid((9,), 32, 2) == (9,)
     assert rehearse._grid((1, 2, 3), 1, 2) == (1, 2, 3)
 
@@ -60,15 +60,15 @@ def test_the_rule_reads_each_field_from_its_type_and_name():
 
 def test_colab_rehearsal_values(tmp_path):
     values = rehearse.overrides("rebound", rehearse.Settings("colab", 16), tmp_path)
-    # the seeded grid's ends [64, 2048] / 16 = [4, 128] and [32, 256] / 16 = [2, 16], then whole
-    # optimizer steps of colab's 8 x 4 samples; its seeds' ends; n_pairs and margin_tokens / 16
-    assert values == {"positive_sizes": [32, 128], "negative_sizes": [32, 64], "seeds": [0, 2], "n_pairs": 4,
+    # the seeded grid's first amounts [64, 256] / 16 = [4, 16] and [32, 64] / 16 = [2, 4], then whole
+    # optimizer steps of colab's 8 x 4 samples; its first seeds; n_pairs and margin_tokens / 16
+    assert values == {"positive_sizes": [32, 64], "negative_sizes": [32, 64], "seeds": [0, 1], "n_pairs": 4,
                       "margin_tokens": 4, "n_eval": 4, "max_length": 64, "max_new_tokens": 8,
                       "num_threads": rehearse.THREADS, "gradient_checkpointing": True, "bf16": True,
                       "cache_dir": str(tmp_path / "alignment")}
     lifecycle = rehearse.overrides("lifecycle", rehearse.Settings("colab", 32), tmp_path)
     assert {k: lifecycle[k] for k in ("models", "volumes", "align_sizes", "perturb_sizes")} == {
-        "models": [[1, 32], [6, 256]], "volumes": [200, 8000], "align_sizes": [8, 128], "perturb_sizes": [8, 32]}
+        "models": [[1, 32], [2, 64]], "volumes": [200, 201], "align_sizes": [8, 9], "perturb_sizes": [8, 9]}
     t4 = rehearse.overrides("resistance", rehearse.Settings("colab", 16, "t4"), tmp_path)
     # a default is a size too: n_slices 3 -> the smoke preset's 2, and one optimizer step per slice
     assert t4["bf16"] is False and t4["n_slices"] == 2 and t4["n_train"] == 2 * 8 * 4
