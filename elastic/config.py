@@ -94,6 +94,8 @@ class TrainerFields(Checked):
 
 #: Lengths and passes that must be positive beside the counts (``num_threads`` 0 means torch's default).
 _POSITIVE = ("max_new_tokens", "max_length")
+#: counts whose 0 turns off a measurement no verdict reads (the lifecycle's sampled secondary score)
+_MAY_BE_ZERO = ("n_generate",)
 
 
 def _check_range(name: str, value) -> None:
@@ -105,7 +107,9 @@ def _check_range(name: str, value) -> None:
             raise ElasticError(f"parameter {name}={value!r}: give a finite number")
         if not isinstance(v, (int, float)) or isinstance(v, bool):
             continue
-        if (_is_count(name) or name in _POSITIVE) and v < 1:
+        if name in _MAY_BE_ZERO and v < 0:
+            raise ElasticError(f"parameter {name}={value!r}: give 0 (not measured) or more")
+        if (_is_count(name) or name in _POSITIVE) and v < 1 and name not in _MAY_BE_ZERO:
             raise ElasticError(f"parameter {name}={value!r}: counts and sizes must be >= 1")
         if name.endswith("epochs") and v <= 0:
             raise ElasticError(f"parameter {name}={value!r}: epochs must be > 0")

@@ -105,8 +105,9 @@ glue_figure("fig_lc_elasticity", plots.lifecycle_elasticity(res))
 # The shape of the paper's Fig. 4, scored by the likelihood margin: for each alignment size, how
 # much more likely per token the model finds a held-out $P_+$ sequence than a held-out $P_-$ one
 # ({glue:md}`lc_pairs` pairs per seed), after alignment and along the perturbation. The margin is
-# exact given a model, so the curves' only noise is the seeds' and the pairs' draw; the sampled
-# attribute score (the paper's metric) is kept in the results file for the first seed.
+# exact given a model, so the curves' only noise is the seeds' and the pairs' draw. The sampled
+# attribute score (the paper's metric) is measured for the first seed where the preset asks for it
+# (`n_generate` > 0: the colab and paper presets) and kept in the results file; no verdict reads it.
 
 # %%
 glue_figure("fig_lc_rebound", plots.lifecycle_rebound(res))

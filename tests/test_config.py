@@ -142,3 +142,10 @@ def test_cli_repeated_set_flags_all_apply(results_tmp, capsys):
     with results.redirect("smoke", {"n_sequences": 50, "mixture_sizes": (5, 3)}):  # an override run's own place
         record = results.load("token_tree", "smoke")
     assert record["data"]["corpus"]["n_sequences"] == 50 and record["data"]["mixture"]["sizes"] == [5, 3]
+
+
+def test_n_generate_may_be_zero_but_not_negative():
+    # 0 turns the lifecycle's sampled secondary score off (no verdict reads it); below 0 is a typo
+    assert experiments.load_config("lifecycle", "smoke", n_generate=0).n_generate == 0
+    with pytest.raises(ElasticError, match="n_generate=-1: give 0"):
+        experiments.load_config("lifecycle", "smoke", n_generate=-1)
