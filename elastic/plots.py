@@ -844,8 +844,10 @@ def kl_table(res: dict) -> str:
         lines.append(f"{panel['model']} (ε = {t['epsilon']:g}, {t['negative_size']} negative samples at most)")
         for row in t["rows"].values():
             needed = "not within the grid" if row["negative_needed"] is None else f"{row['negative_needed']:.1f}"
-            lines.append(f"  {row['positive_size']:>6} positive: KL to θ0 {row['post_alignment_kl']:.4g}, after the "
-                         f"negative data {row['kl_after_negative']:.4g}; negative samples to reach ε: {needed}")
+            # two lines per row: one would scroll sideways in the page (tests/test_browser.py)
+            lines.append(f"  {row['positive_size']:>6} positive: KL to θ0 {row['post_alignment_kl']:.4g}, "
+                         f"after the negative data {row['kl_after_negative']:.4g};")
+            lines.append(f"  {'':>6}   negative samples to reach ε: {needed}")
     return "\n".join(lines)
 
 
