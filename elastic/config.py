@@ -102,6 +102,9 @@ def _check_range(name: str, value) -> None:
     """Ranges beside types: finite floats, positive counts, lengths and epochs, no empty lists."""
     if isinstance(value, tuple) and not value:
         raise ElasticError(f"parameter {name}=[]: give at least one value")
+    if name == "seeds" and (len(value) < 2 or len(set(value)) != len(value)):
+        # every verdict over seeds is an interval over them (elastic.power)
+        raise ElasticError(f"seeds={list(value)}: give at least 2 distinct seeds (an interval needs them)")
     for v in _values(value):
         if isinstance(v, float) and not math.isfinite(v):
             raise ElasticError(f"parameter {name}={value!r}: give a finite number")

@@ -248,8 +248,6 @@ class GridConfig(AlignmentConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        if len(self.seeds) < 2 or len(set(self.seeds)) != len(self.seeds):
-            raise ElasticError(f"seeds={list(self.seeds)}: give at least 2 distinct seeds (an interval needs them)")
         if self.n_pairs < 2:
             raise ElasticError(f"n_pairs={self.n_pairs}: give at least 2 held-out pairs per seed")
         if self.n_eval > self.n_pairs:

@@ -80,8 +80,6 @@ class Config(ExperimentConfig):
             raise ElasticError(f"models must be (n_layer, d_model) pairs with d_model a multiple of {N_HEAD}")
         if list(self.perturb_sizes) != sorted(set(self.perturb_sizes)) or self.perturb_sizes[0] < 1:
             raise ElasticError("perturb_sizes must be increasing positive checkpoints, e.g. [16, 64, 256]")
-        if len(self.seeds) < 2 or len(set(self.seeds)) != len(self.seeds):
-            raise ElasticError(f"seeds={list(self.seeds)}: give at least 2 distinct seeds (an interval needs them)")
         if len(self.align_sizes) < 2:
             raise ElasticError("align_sizes needs at least 2 sizes: rebound compares the smallest with the largest")
 

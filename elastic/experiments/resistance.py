@@ -46,8 +46,6 @@ class Config(AlignmentConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        if len(self.seeds) < 2 or len(set(self.seeds)) != len(self.seeds):
-            raise ElasticError(f"seeds={list(self.seeds)}: give at least 2 distinct seeds (an interval needs them)")
         if self.n_slices < 2:
             raise ElasticError(f"n_slices={self.n_slices}: give at least 2 slices (one pair to compare)")
 
