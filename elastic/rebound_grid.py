@@ -2,10 +2,9 @@
 stage on one side of a dataset at several amounts, then a second stage on the other side at several
 amounts, every model scored on the same held-out data, and the verdict on the curves.
 
-Two designs of the same grid live here:
-
-* :class:`SeededGrid`, the powered design the rebound and ablations chapters judge the paper's
-  claims with (issue #12). Stages are shared, which is what makes several seeds affordable on a CPU:
+:class:`SeededGrid` is the powered design the rebound, scaling and ablations chapters judge the
+paper's claims with (issue #12); :func:`rebound_verdict` reads one curve the paper's way (the
+rebound exercise). Stages are shared, which is what makes several seeds affordable on a CPU:
 
   - **one first pass per seed**: one epoch of SFT at a constant learning rate over the seed's
     first-side records, with the model kept after the first a_i samples (a *slice*;
@@ -24,9 +23,6 @@ Two designs of the same grid live here:
   metric (the secondary one) is computed for the first seed only, when asked, so that the book can
   still be set beside the paper's figures. Every run and score is cached (:class:`elastic.lab.Store`),
   so a killed grid resumes and chapters with the same θ0, data and trainer fields share stages.
-
-* :class:`Rebound`, the paper's design (one model per amount, one seed, generate-and-score on
-  held-out prompts), which no chapter runs any more (left for removal).
 """
 
 from __future__ import annotations
@@ -65,116 +61,6 @@ class Grid:
     @property
     def sides(self) -> tuple[str, str]:
         return ("negative", "positive") if self.reverse else ("positive", "negative")
-
-
-class Rebound:
-    """Held-out prompts, training pools and cells of the rebound grids of one :class:`Lab`.
-
-    Chapters: rebound, ablations. Paper: §4.2, App. C.
-    """
-
-    def __init__(self, lab: Lab, dataset: str, max_size: int):
-        self.lab, self.dataset, self.task = lab, dataset, task_of(dataset)
-        self.scorer = source_key(lab.cfg.sentiment_model if self.task == "sentiment" else lab.cfg.cost_model)
-        self.pools, held_out = self.draw(lab.cfg, dataset, max_size)
-        # each pool tokenized once; a stage trains on the first n of it
-        self.examples = {side: train.Examples.of(lab.tokenizer, [r.text for r in pool]) for side, pool in self.pools.items()}
-        self.prompts = [r.prompt for r in held_out]
-        self.held_out_texts = [r.text for r in held_out]
-        self._reference = None  # θ0 on the held-out texts, made when a cell first needs it
-
-    @staticmethod
-    def draw(cfg: AlignmentConfig, dataset: str, max_size: int) -> tuple[dict, list]:
-        """The training pool of each side (``max_size`` records) and the held-out records
-        (``n_eval / 2`` cut off the front of each side)."""
-        pools, held_out = {}, []
-        for side in ("positive", "negative"):
-            pool = records(dataset, side, max_size + cfg.n_eval // 2, cfg.seed, cfg.source)
-            held_out += pool[:cfg.n_eval // 2]
-            pools[side] = pool[cfg.n_eval // 2:]
-        return pools, held_out
-
-    def _payload(self, stages) -> list:
-        c = self.lab.cfg
-        return [self.lab.key(), self.dataset, c.n_eval, c.max_new_tokens, self.scorer, list(stages)]
-
-    def model(self, stages):
-        """θ0 after ``stages`` (each ``(method, side, n)``), training what is not cached yet."""
-        model = self.lab.base
-        for i, (method, side, n) in enumerate(stages):
-            # n_eval is part of the key: the held-out prompts come off the front of each pool
-            payload = ["stage", self.dataset, self.lab.cfg.n_eval, list(map(list, stages[:i + 1]))]
-            if method == "sft":
-                model, _ = self.lab.fit(model, self.examples[side][:n], payload)
-            else:
-                # DPO towards ``side`` (chosen) over the other side (rejected), paired record by
-                # record on the chosen record's prompt: the inverse alignment of Appendix C.
-                other = "negative" if side == "positive" else "positive"
-                chosen, rejected = self.pools[side][:n], self.pools[other][:n]
-                model = self.lab.dpo(model, [r.prompt for r in chosen], [r.response for r in chosen],
-                                     [r.response for r in rejected], payload)
-        return model
-
-    def reference(self) -> score.Reference:
-        """θ0 on the held-out texts, run once for the KL of every cell (only cells not yet stored
-        need it)."""
-        if self._reference is None:
-            self._reference = score.Reference(self.lab.base, self.lab.tokenizer, self.held_out_texts)
-        return self._reference
-
-    def evaluate(self, stages) -> dict:
-        """The cell of one model: its score on each held-out prompt, their means (the task score)
-        and its KL to θ0."""
-        def compute():
-            model = self.model(stages)
-            responses = self.lab.respond(model, self.prompts)
-            texts = [p + r for p, r in zip(self.prompts, responses)]
-            stage("scoring")
-            if self.task == "sentiment":
-                values = score.sentiment(texts, model=self.lab.cfg.sentiment_model)
-                per_prompt = {"metric": score.positive(values), "mean_score": values}
-            else:
-                values = score.safety_cost(self.prompts, responses, model=self.lab.cfg.cost_model)
-                per_prompt = {"metric": values, "mean_score": values}
-            stage("KL to θ0")
-            divergence = score.kl(model, self.reference(), self.lab.tokenizer, self.held_out_texts)
-            return {**{k: float(np.mean(v)) for k, v in per_prompt.items()},
-                    "per_prompt": {k: np.asarray(v, dtype=float).tolist() for k, v in per_prompt.items()},
-                    "kl_to_base": float(divergence),
-                    "examples": [p + r for p, r in zip(self.prompts[:2], responses[:2])]}
-
-        # "per_prompt" in the kind: cells stored before they kept each prompt's score are recomputed
-        return self.lab.store.cell("rebound per_prompt", self._payload(stages), compute)
-
-    def grid(self, grid: Grid, progress=None) -> dict:
-        """Every cell of ``grid`` as curves: one per first-stage size, over the second-stage sizes."""
-        first, second = grid.sides
-        # the aligned direction of the first stage: in reverse, a fall towards the negative side
-        sign = SIGNS[self.task] * (-1 if grid.reverse else 1)
-        name = self.lab.cfg.sentiment_metric if self.task == "sentiment" else "mean cost"
-        field = SENTIMENT_METRICS.get(name, "metric")
-        base = self.evaluate(())
-        if progress:
-            progress.update()
-        curves = []
-        for n1 in grid.first_sizes:
-            s1 = ("sft", first, n1)
-            cells = []
-            for n2 in (0, *grid.second_sizes):
-                cells.append(self.evaluate((s1,) if n2 == 0 else (s1, (grid.method, second, n2))))
-                if progress:
-                    progress.update()
-            per_prompt = [c["per_prompt"][field] for c in cells]
-            curves.append({"first_size": n1, "second_sizes": [0, *grid.second_sizes],
-                           "metric": [c[field] for c in cells], "mean_score": [c["mean_score"] for c in cells],
-                           "metric_se": [standard_error(v) for v in per_prompt], "per_prompt": per_prompt,
-                           "kl_to_base": [c["kl_to_base"] for c in cells],
-                           "examples": cells[-1]["examples"]})
-        return {"dataset": self.dataset, "task": self.task, "metric_name": name,
-                "sign": sign, "first_side": first, "method": grid.method,
-                "base": {"metric": base[field], "metric_se": standard_error(base["per_prompt"][field]),
-                         "examples": base["examples"]},
-                "curves": curves, "verdict": rebound_verdict(curves, sign)}
 
 
 def n_cells(grid: Grid) -> int:
