@@ -136,8 +136,10 @@ def execute(root: Path, name: str, preset: str, parameters: dict | None = None,
         papermill.execute_notebook(
             str(unexecuted), str(running), parameters={"preset": preset, **(parameters or {})},
             kernel_name=KERNEL, language="python", cwd=str(root), progress_bar=progress,
-            # the kernel's own log (a warning about its TCP transport at every start) only when verbose
-            extra_arguments=[] if verbose() else ["--IPKernelApp.log_level=ERROR"],
+            # the kernel's own log only when verbose: a warning about its TCP transport at every start,
+            # and at ERROR level "KeyboardInterrupt caught in kernel" when its shutdown races an
+            # interrupt; a failing cell reaches us as papermill's error, not through this log
+            extra_arguments=[] if verbose() else ["--IPKernelApp.log_level=CRITICAL"],
         )
         execution.update(status="ok", error=None)
     except Exception as exc:
