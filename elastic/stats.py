@@ -49,10 +49,10 @@ def relative_error_of_ratio(mean_a: float, mean_b: float, se_a: float, se_b: flo
 
 def spearman(x, y) -> float | None:
     """Spearman's rank correlation of ``x`` and ``y``; None when it is undefined (fewer than two
-    points, or either side constant). Rebound reads it as "the drop grows with the amount of
-    first-stage data" (§4.2, Fig. 4), the lifecycle as growth along a series (§4.3).
+    points, or either side constant). :func:`elastic.rebound_grid.rebound_verdict` reads it as "the
+    drop grows with the amount of first-stage data" (§4.2, Fig. 4).
 
-    Chapters: ablations, lifecycle.
+    Chapters: rebound.
     """
     from scipy.stats import spearmanr
 
