@@ -258,3 +258,23 @@ def test_same_seed_same_results(fresh_run, killed_run):
     assert not np.array_equal(margins[0], margins[1])
     assert set(fresh_run["claims"]) == {"rebound", "rebound_decelerates"}
     assert all(v["outcome"] in ("shows", "contradicts", "inconclusive") for v in fresh_run["claims"].values())
+
+
+def test_a_slice_that_answers_with_eos_at_once_is_scored_at_the_prompts_end():
+    """An empty response (the slice emitted EOS first) leaves one scored context, the prompt's end:
+    there, H(p, p) is the entropy of the next-token distribution and KL(p || p) is 0."""
+    import types
+
+    import torch
+
+    from elastic import models
+
+    tok = models.byte_tokenizer()
+    model = models.tiny_model(tok, n_layer=1, d_model=16, n_head=2, seed=0).eval()
+    lab = types.SimpleNamespace(tokenizer=tok)
+    out = resistance._distances(lab, ["Question: why?"], model, model, [""])
+    with torch.no_grad():
+        logits = model(input_ids=torch.tensor([tok("Question: why?")["input_ids"]])).logits[0, -1]
+    p = torch.softmax(logits.double(), -1)
+    assert out["ce"] == pytest.approx(float(-(p * p.log()).sum()), rel=1e-4)
+    assert out["kl"] == pytest.approx(0.0, abs=1e-6)

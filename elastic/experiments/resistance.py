@@ -108,7 +108,11 @@ def _pool(cfg: Config, dataset: str, seed: int) -> list:
 
 
 def _distances(lab: Lab, queries, target, trained, responses) -> dict:
-    texts = [q + r for q, r in zip(queries, responses)]
+    # Each response ends with its end-of-sequence token, as the paths train on it (elastic.train.sft
+    # ends every text): the contexts scored are then the prompt's end and every response prefix,
+    # including the whole response, where the slice chose to stop. A slice that answers with EOS at
+    # once (seen: SmolLM2 after SFT on 12 dialogues) still has one context, not none.
+    texts = [q + r + lab.tokenizer.eos_token for q, r in zip(queries, responses)]
     return score.distances(target, trained, lab.tokenizer, texts, prompts=list(queries))  # one pass for both
 
 
