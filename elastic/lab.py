@@ -233,12 +233,7 @@ class Lab:
         with their parent's weights, so every fine-tuned model scored exactly like its parent.)
         """
         if self.lora:
-            from peft import set_peft_model_state_dict
-            from safetensors.torch import load_file
-
-            model = self.trainable(parent)
-            set_peft_model_state_dict(model, load_file(path / "adapter_model.safetensors"))
-            return model.merge_and_unload().eval()
+            return models.merge_lora(parent, path).eval()
         from transformers import AutoModelForCausalLM
 
         return AutoModelForCausalLM.from_pretrained(path, use_safetensors=True).eval()

@@ -335,6 +335,42 @@ def add_lora(model, config: dict | None = None):
     return get_peft_model(model, lora)
 
 
+def merge_lora(model, adapter_dir: Path | str):
+    """A copy of ``model`` with the LoRA adapter saved in ``adapter_dir`` (by :mod:`elastic.train`)
+    merged into its weights: W + s B A for each adapted linear layer, s = lora_alpha / r, computed
+    as peft's ``merge_and_unload`` computes it (the same floats), without wrapping the copy in peft
+    first: on a CPU the wrapping and unwrapping cost more than the merge, and a seeded grid merges
+    once per scored model (:mod:`elastic.rebound_grid`)."""
+    import copy
+    import json
+
+    from safetensors.torch import load_file
+
+    adapter_dir = require_safetensors(adapter_dir)
+    config = json.loads((adapter_dir / "adapter_config.json").read_text())
+    unsupported = [k for k in ("use_dora", "use_rslora", "fan_in_fan_out", "rank_pattern", "alpha_pattern")
+                   if config.get(k)]
+    if config.get("peft_type") != "LORA" or unsupported:
+        raise ElasticError(f"{adapter_dir} holds a {config.get('peft_type')} adapter with {unsupported or 'no'} "
+                           "extras: merge_lora merges plain LoRA only; load it with peft's PeftModel instead")
+    scaling = config["lora_alpha"] / config["r"]
+    weights = load_file(adapter_dir / "adapter_model.safetensors")
+    out = copy.deepcopy(model)
+    modules = dict(out.named_modules())
+    with torch.no_grad():
+        for key, a in weights.items():
+            if not key.endswith(".lora_A.weight"):
+                continue
+            name = key.removeprefix("base_model.model.").removesuffix(".lora_A.weight")
+            if name not in modules:
+                raise ElasticError(f"{adapter_dir} adapts {name}, which {type(model).__name__} does not have: "
+                                   "merge an adapter into the model it was trained on")
+            b = weights[key.replace(".lora_A.", ".lora_B.")]
+            layer = modules[name]
+            layer.weight.data += ((b @ a) * scaling).to(layer.weight.dtype)
+    return out
+
+
 # --- generation -----------------------------------------------------------------------------------
 
 def generate(model, tokenizer, prompts: Sequence[str], *, max_new_tokens: int = 64,

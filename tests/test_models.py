@@ -73,6 +73,30 @@ def test_add_lora_trains_only_adapters(tok):
         models.add_lora(models.tiny_model(tok), {"rank": 2})
 
 
+def test_merge_lora_gives_peft_merge_exactly_and_leaves_its_parent(tok, tmp_path):
+    """The merged weights equal peft's merge_and_unload bit for bit (W + lora_alpha / r * B A; B is
+    drawn, as a trained adapter's would be, since peft starts it at 0), and the parent keeps its own."""
+    import copy
+
+    parent = models.tiny_model(tok, seed=1)
+    before = {k: v.clone() for k, v in parent.state_dict().items()}
+    lora = models.add_lora(copy.deepcopy(parent), {"r": 2, "lora_alpha": 6, "target_modules": ["q_proj", "down_proj"]})
+    torch.manual_seed(0)
+    for name, p in lora.named_parameters():
+        if "lora_B" in name:
+            p.data.normal_()
+    lora.save_pretrained(tmp_path)
+    expected = lora.merge_and_unload().state_dict()
+    merged = models.merge_lora(parent, tmp_path).state_dict()
+    assert merged.keys() == expected.keys()
+    assert all(torch.equal(merged[k], expected[k]) for k in merged)
+    q = "model.layers.0.self_attn.q_proj.weight"
+    assert not torch.equal(merged[q], before[q])
+    assert all(torch.equal(v, before[k]) for k, v in parent.state_dict().items())
+    with pytest.raises(ElasticError, match="merge an adapter into the model it was trained on"):
+        models.merge_lora(torch.nn.Sequential(), tmp_path)
+
+
 def test_pick_dtype():
     assert models.pick_dtype("cpu") == torch.float32
 
