@@ -224,20 +224,11 @@ class SeededGrid:
     # --- one seed -------------------------------------------------------------------------------------
 
     def _seed(self, seed: int) -> dict:
+        """Every score of ``seed``, cell by cell: a cell's model is loaded once, and only if one of
+        its scores (the margin; the KL at a corner; the paper's metric for the first seed) is not
+        cached."""
         g, cfg, lab = self.grid, self.cfg, self.lab
         pairs = margin.pairs(g.dataset, cfg.n_pairs, seed, cfg.source)
-        spec = [g.dataset, cfg.n_pairs, seed, cfg.margin_tokens, source_key(cfg.source)]
-
-        def scored(model_key, load) -> list[float]:
-            def compute():
-                stage(f"seed {seed}: likelihood margins")
-                return margin.likelihood_margin(load(), lab.tokenizer, pairs, batch_size=cfg.eval_batch_size,
-                                                max_tokens=cfg.margin_tokens or None).tolist()
-            value = lab.store.cell("margin", [GRID_VERSION, model_key, spec], compute)
-            if self.progress:
-                self.progress.update()
-            return value
-
         first_run = functools.cache(lambda: self._first_run(seed))
         first_model = functools.cache(lambda i: lab.load_slice(lab.base, train.slice_dirs(first_run())[i]))
         examples = functools.cache(lambda: train.Examples.of(
@@ -251,37 +242,68 @@ class SeededGrid:
         def key(i: int, j: int) -> list:
             return self._key("first", seed, i) if j == 0 else self._second_key(seed, i, j)
 
-        shape = range(len(g.first_sizes)), range(1 + len(g.second_sizes))
-        out = {"seed": seed, "base": scored([lab.key(), "base"], lambda: lab.base),
-               "cells": [[scored(key(i, j), lambda i=i, j=j: model(i, j)) for j in shape[1]] for i in shape[0]]}
-        if self.kl:
-            out["kl"] = self._kl(seed, pairs, model, key)
-        if self.secondary and seed == cfg.seeds[0]:
-            out["secondary"] = self._secondary(seed, pairs, model, key, shape)
+        margins = self._margins(seed, pairs)
+        last_i, last_j = len(g.first_sizes) - 1, len(g.second_sizes)
+        corners = {(0, 0): "first_start", (last_i, 0): "last_start", (0, last_j): "first_end",
+                   (last_i, last_j): "last_end"} if self.kl else {}
+        kl = self._kl(seed, pairs) if self.kl else None
+        paper = self._secondary(pairs) if self.secondary and seed == cfg.seeds[0] else None
+        out = {"seed": seed, "base": margins([lab.key(), "base"], lambda: lab.base), "cells": []}
+        if kl:
+            out["kl"] = {}
+        if paper:
+            out["secondary"] = {**paper.header, "base": paper([lab.key(), "base"], lambda: lab.base), "cells": []}
+        for i in range(len(g.first_sizes)):
+            row, paper_row = [], []
+            for j in range(1 + len(g.second_sizes)):
+                load = functools.cache(lambda i=i, j=j: model(i, j))
+                row.append(margins(key(i, j), load))
+                if (i, j) in corners:
+                    out["kl"][corners[i, j]] = kl(key(i, j), load)
+                if paper:
+                    paper_row.append(paper(key(i, j), load))
+            out["cells"].append(row)
+            if paper:
+                out["secondary"]["cells"].append(paper_row)
         return out
 
-    def _kl(self, seed, pairs, model, key) -> dict:
-        """KL(θ || θ0) in nats per token on the seed's held-out texts (both sides, response tokens)
-        at the grid's four corners (claim ``kl_table``); θ0 runs once on them
-        (:class:`elastic.score.Reference`), and only if a corner is not cached."""
+    def _margins(self, seed: int, pairs):
+        """The primary score of a model of ``seed`` (``model_key``, ``load()``): its likelihood
+        margin on the seed's pairs."""
+        cfg, lab = self.cfg, self.lab
+        spec = [self.grid.dataset, cfg.n_pairs, seed, cfg.margin_tokens, source_key(cfg.source)]
+
+        def scored(model_key, load) -> list[float]:
+            def compute():
+                stage(f"seed {seed}: likelihood margins")
+                return margin.likelihood_margin(load(), lab.tokenizer, pairs, batch_size=cfg.eval_batch_size,
+                                                max_tokens=cfg.margin_tokens or None).tolist()
+            value = lab.store.cell("margin", [GRID_VERSION, model_key, spec], compute)
+            if self.progress:
+                self.progress.update()
+            return value
+        return scored
+
+    def _kl(self, seed: int, pairs):
+        """KL(θ || θ0) in nats per token of a model of ``seed`` on the seed's held-out texts (both
+        sides, response tokens), for the grid's four corners (claim ``kl_table``); θ0 runs once on
+        them (:class:`elastic.score.Reference`), and only if a corner is not cached."""
         lab = self.lab
         texts = [r.text for p in pairs for r in (p.positive, p.negative)]
         prompts = [r.prompt for p in pairs for r in (p.positive, p.negative)]
         reference = functools.cache(lambda: score.Reference(lab.base, lab.tokenizer, texts, prompts=prompts))
-        last_i, last_j = len(self.grid.first_sizes) - 1, len(self.grid.second_sizes)
-        corners = {"first_start": (0, 0), "last_start": (last_i, 0), "first_end": (0, last_j), "last_end": (last_i, last_j)}
-        out = {}
-        for name, (i, j) in corners.items():
-            def compute(i=i, j=j):
-                stage(f"seed {seed}: KL to θ0")
-                return score.kl(model(i, j), reference(), lab.tokenizer, texts, prompts=prompts)
-            out[name] = lab.store.cell("kl", [GRID_VERSION, key(i, j), self.cfg.n_pairs, source_key(self.cfg.source)],
-                                       compute)
-        return out
 
-    def _secondary(self, seed, pairs, model, key, shape) -> dict:
-        """The paper's metric on the prompts of the first ``n_eval`` pairs: each model's sampled
-        continuations, scored per prompt (sentiment or cost, :mod:`elastic.score`)."""
+        def divergence(model_key, load) -> float:
+            def compute():
+                stage(f"seed {seed}: KL to θ0")
+                return score.kl(load(), reference(), lab.tokenizer, texts, prompts=prompts)
+            return lab.store.cell("kl", [GRID_VERSION, model_key, self.cfg.n_pairs, source_key(self.cfg.source)], compute)
+        return divergence
+
+    def _secondary(self, pairs):
+        """The paper's metric of a model on the prompts of the first ``n_eval`` pairs: its sampled
+        continuations, scored per prompt (sentiment or cost, :mod:`elastic.score`); what the panel
+        records beside the values is the function's ``header``."""
         cfg, lab = self.cfg, self.lab
         prompts = [p.positive.prompt for p in pairs[:cfg.n_eval]]
         scorer = cfg.sentiment_model if self.task == "sentiment" else cfg.cost_model
@@ -298,10 +320,9 @@ class SeededGrid:
             return lab.store.cell("secondary", [GRID_VERSION, model_key, prompts, cfg.max_new_tokens,
                                                 source_key(scorer), field], compute)
 
-        return {"metric_name": cfg.sentiment_metric if self.task == "sentiment" else "mean cost",
-                "sign": SIGNS[self.task] * (-1 if self.grid.reverse else 1), "prompts": prompts,
-                "base": evaluate([lab.key(), "base"], lambda: lab.base),
-                "cells": [[evaluate(key(i, j), lambda i=i, j=j: model(i, j)) for j in shape[1]] for i in shape[0]]}
+        evaluate.header = {"metric_name": cfg.sentiment_metric if self.task == "sentiment" else "mean cost",
+                           "sign": SIGNS[self.task] * (-1 if self.grid.reverse else 1), "prompts": prompts}
+        return evaluate
 
     # --- the panel ------------------------------------------------------------------------------------
 
