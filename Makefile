@@ -12,8 +12,9 @@ export TOKENIZERS_PARALLELISM := false
 
 .PHONY: book pdf test browser tex notebooks bench clean
 
+# Two chapters at a time, a core each (see `num_threads` in elastic/presets/cpu.yaml).
 book: $(STAMP)
-	$(BIN)/python -m elastic regenerate --preset cpu
+	$(BIN)/python -m elastic regenerate --preset cpu --jobs 2
 
 # The whole book as one PDF, from the same executed cpu chapters as `make book`.
 pdf: $(STAMP) tex

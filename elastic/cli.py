@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing
+import os
 import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
@@ -51,7 +53,7 @@ def run_in_parallel(root: Path, names: list[str], preset: str, jobs: int) -> dic
     needs = {name: [d for d in chapters.dependencies(root, name) if d in names] for name in names}
     pending, running, failures = list(names), {}, {}
     # spawn, not fork: the parent holds tqdm's monitor thread, and forked threads are unsafe
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool, \
+    with _thread_share(jobs), ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool, \
             tqdm(total=len(names), desc=f"chapters ({preset}, {jobs} jobs)", unit="notebook", disable=None) as bar:
         while pending or running:
             busy = set(pending) | set(running.values())
@@ -67,6 +69,29 @@ def run_in_parallel(root: Path, names: list[str], preset: str, jobs: int) -> dic
                 bar.update()
                 tqdm.write(f"{'FAILED' if error else 'done'}  {name}")
     return failures
+
+
+#: What torch, OpenMP and the BLAS libraries read for their thread count when a process starts.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+@contextlib.contextmanager
+def _thread_share(jobs: int):
+    """Processes started inside the block (the workers, and the kernels they start) default to
+    their share of the cores, ``cpu_count // jobs`` threads: ``jobs`` chapters with a thread per
+    core each would oversubscribe the machine, and idle threads spin. A chapter whose config sets
+    ``num_threads`` still gets what it sets; every results file records the count it ran with."""
+    share = str(max(1, (os.cpu_count() or 1) // jobs))
+    saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
+    os.environ.update({name: share for name in THREAD_VARIABLES})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def regenerate(args) -> int:

@@ -163,6 +163,23 @@ def test_library_hash_covers_python_and_preset_files(tmp_path, monkeypatch):
     assert len({first, second, chapters.library_hash()}) == 3
 
 
+def test_parallel_chapters_get_their_share_of_the_cores(tmp_path, monkeypatch):
+    """With --jobs 2 each kernel starts with cores // 2 threads (torch reads OMP_NUM_THREADS), so two
+    chapters do not oversubscribe the machine; the parent's environment is left as it was."""
+    import os
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    threads = ("\n# %%\nimport os, torch\n"
+               "results.atomic_write_text(results.path('threads', preset).with_name('threads-{n}.txt'), "
+               "f\"{{os.environ.get('OMP_NUM_THREADS')}} {{torch.get_num_threads()}}\")\n")
+    root = project(tmp_path, {"alpha": threads.format(n="alpha"), "beta": threads.format(n="beta")})
+    assert regenerate(root, "--jobs", "2") == 0
+    share = max(1, os.cpu_count() // 2)
+    for name in ("alpha", "beta"):
+        assert (root / "results" / "smoke" / f"threads-{name}.txt").read_text() == f"{share} {share}"
+    assert "OMP_NUM_THREADS" not in os.environ
+
+
 def test_unknown_chapter_and_bad_jobs_are_one_line_errors(tmp_path, capsys):
     root = project(tmp_path, {"alpha": ""})
     assert regenerate(root, "--only", "nosuch") == 2
