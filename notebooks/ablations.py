@@ -89,7 +89,7 @@ glue_figure("fig_kl", plots.kl_curves(res))
 # mean; dashed: the threshold ε of the KL table.
 # ```
 #
-# After {glue:md}`ab_kl_first` and {glue:md}`ab_kl_last` positive samples the KL to θ0 is
+# After {glue:md}`ab_kl_amounts` positive samples the KL to θ0 is
 # {glue:md}`ab_kl_post` nats per token (means over the seeds), and after {glue:md}`ab_kl_neg`
 # negative samples it is {glue:md}`ab_kl_end`; the negative data that brings it below
 # ε = {glue:md}`ab_eps` is {glue:md}`ab_kl_needed`.

@@ -84,6 +84,25 @@ def test_kl_table_from_the_corners():
     assert last["negative_needed"] == pytest.approx(200 * 0.07 / 0.075)
 
 
+def test_kl_sentences_name_each_amount_once_and_say_when_no_data_is_needed():
+    """One positive amount gives one row, not "4 and 4"; a KL below ε before any negative data
+    needs none (not "0.0"); a KL the grid never brings below ε is said to be out of the grid."""
+    def data(first_sizes, corners):
+        panel = {"model": "m", "seeds": [0, 1], "n_pairs": 2, "first_sizes": first_sizes, "second_sizes": [4, 8],
+                 "kl": [corners] * 2}
+        panel["table"] = ablations.kl_table(panel, 0.01)
+        verdict = {"outcome": "not judged", "claim": "c", "reason": "one amount of positive data"}
+        return {"dpo": {"panels": [panel]}, "kl": {"panels": [panel]},
+                "claims": {"dpo_rebound": verdict, "reverse_rebound": verdict, "kl_table": verdict}}
+
+    one = ablations.summary(data([4], {"first_start": 0.005, "last_start": 0.005, "first_end": 0.002, "last_end": 0.002}), None)
+    assert (one["ab_kl_amounts"], one["ab_kl_post"]) == ("4", "0.005")
+    assert one["ab_kl_needed"] == "none: it is below ε before any"
+    two = ablations.summary(data([4, 16], {"first_start": 0.05, "last_start": 0.08, "first_end": 0.02, "last_end": 0.005}), None)
+    assert two["ab_kl_amounts"] == "4 and 16" and two["ab_kl_end"] == "0.02 and 0.005"
+    assert two["ab_kl_needed"] == f"not within the grid and {8 * 0.07 / 0.075:.1f} samples"
+
+
 def test_one_amount_is_not_judged():
     seed = {"seed": 0, "base": [0.0, 0.0], "cells": [[[1.0, 1.0], [0.5, 0.5]]]}
     panel = {"sign": 1, "first_sizes": [4], "second_sizes": [4], "seeds": [seed, {**seed, "seed": 1}]}

@@ -104,10 +104,16 @@ def summary(data: dict, cfg: Config) -> dict:
     verdict in words (:func:`elastic.claims.describe`) and the KL table's corners."""
     v, dpo = data["claims"], data["dpo"]["panels"][0]
     table = data["kl"]["panels"][0]["table"]
-    rows = table["rows"]
+    # one row when the grid has one positive amount (its smallest is its largest)
+    rows = [table["rows"]["first"]] + ([table["rows"]["last"]] if len(dpo["first_sizes"]) > 1 else [])
+
+    def each(text):
+        return " and ".join(text(row) for row in rows)
 
     def needed(row):
-        return "not within the grid" if row["negative_needed"] is None else f"{row['negative_needed']:.1f}"
+        if row["negative_needed"] is None:
+            return "not within the grid"
+        return "none: it is below ε before any" if row["negative_needed"] == 0 else f"{row['negative_needed']:.1f} samples"
 
     return {
         "ab_model": f"`{dpo['model']}`",
@@ -120,9 +126,8 @@ def summary(data: dict, cfg: Config) -> dict:
         "ab_kl_verdict": claims.describe(v["kl_table"]),
         "ab_eps": f"{table['epsilon']:g}",
         "ab_kl_neg": str(table["negative_size"]),
-        "ab_kl_first": f"{rows['first']['positive_size']}",
-        "ab_kl_last": f"{rows['last']['positive_size']}",
-        "ab_kl_post": f"{rows['first']['post_alignment_kl']:.3g} and {rows['last']['post_alignment_kl']:.3g}",
-        "ab_kl_end": f"{rows['first']['kl_after_negative']:.3g} and {rows['last']['kl_after_negative']:.3g}",
-        "ab_kl_needed": f"{needed(rows['first'])} and {needed(rows['last'])}",
+        "ab_kl_amounts": each(lambda row: str(row["positive_size"])),
+        "ab_kl_post": each(lambda row: f"{row['post_alignment_kl']:.3g}"),
+        "ab_kl_end": each(lambda row: f"{row['kl_after_negative']:.3g}"),
+        "ab_kl_needed": each(needed),
     }
