@@ -17,9 +17,10 @@ each next to its baseline, with the ratio and the target, saved to ``results/ben
 
 A run has a fixed cost (tokenizing, building a Trainer for trl, saving the model) besides its
 steps: the step rate is what the run records as the time of its steps (inside ``Trainer.train`` for
-trl), and the lean call's whole rate is reported beside it. The threads (every core unless
-``threads`` says otherwise) and the load average at the start and the end are recorded with the
-figures, since the machine may be shared.
+trl), and the lean call's whole rate is reported beside it. The threads (by default what a chapter
+of ``make book`` gets: ``make book`` runs two chapters at a time, each on half the cores) and the
+load average at the start and the end are recorded with the figures, since the machine may be
+shared.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from elastic.config import ExperimentConfig
 @dataclass(frozen=True, kw_only=True)
 class Config(ExperimentConfig):
     preset: str = "bench"                     #: results go to results/bench/bench.json
-    threads: int = 0                          #: torch threads (0: every core, as a chapter alone runs)
+    threads: int = 0                          #: torch threads (0: a chapter's share in make book, cores // 2)
     tree_sizes: tuple[int, ...] = (10**5, 10**6, 10**7)
     naive_max: int = 10**6                    #: largest N the naive trie is run at
     tree_repeats: int = 3                     #: runs of each side of the tree benchmark; the best counts
@@ -57,6 +58,10 @@ class Config(ExperimentConfig):
 #: Tiny sizes that run every code path in seconds (tests/test_hardening.py).
 SMOKE = dict(tree_sizes=(1000, 4000), naive_max=4000, tree_repeats=1, matmul_n=128, sft_steps=(2, 1), sft_batch=2, sft_rounds=1,
              smollm2=False, gen_prompts=2, gen_tokens=2, rebound_grids=((4,),), before_after=False)
+
+#: The threads each chapter of ``make book`` runs on (``regenerate --jobs 2``, see
+#: :func:`elastic.cli.run_in_parallel`): the SFT figures and the peak they are compared with use it.
+BOOK_THREADS = max(1, (os.cpu_count() or 1) // 2)
 
 #: Targets: token tree speed-up over the naive trie; elastic.train's step rate over the minimal
 #: loop, and the SmolLM2 + LoRA step's share of the float32 matmul peak.
@@ -289,7 +294,7 @@ def run(cfg: Config, root=".") -> dict:
 
     from elastic import config, models, train
 
-    torch.set_num_threads(cfg.threads or os.cpu_count())
+    torch.set_num_threads(cfg.threads or BOOK_THREADS)
     start = time.perf_counter()
     tok = models.byte_tokenizer()
 
