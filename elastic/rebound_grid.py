@@ -244,8 +244,9 @@ class SeededGrid:
 
         margins = self._margins(seed, pairs)
         last_i, last_j = len(g.first_sizes) - 1, len(g.second_sizes)
-        corners = {(0, 0): "first_start", (last_i, 0): "last_start", (0, last_j): "first_end",
-                   (last_i, last_j): "last_end"} if self.kl else {}
+        # by name: with one first-stage amount the first and the last corners are the same cells
+        corners = {"first_start": (0, 0), "last_start": (last_i, 0), "first_end": (0, last_j),
+                   "last_end": (last_i, last_j)} if self.kl else {}
         kl = self._kl(seed, pairs) if self.kl else None
         paper = self._secondary(pairs) if self.secondary and seed == cfg.seeds[0] else None
         out = {"seed": seed, "base": margins([lab.key(), "base"], lambda: lab.base), "cells": []}
@@ -258,8 +259,8 @@ class SeededGrid:
             for j in range(1 + len(g.second_sizes)):
                 load = functools.cache(lambda i=i, j=j: model(i, j))
                 row.append(margins(key(i, j), load))
-                if (i, j) in corners:
-                    out["kl"][corners[i, j]] = kl(key(i, j), load)
+                for name in (name for name, cell in corners.items() if cell == (i, j)):
+                    out["kl"][name] = kl(key(i, j), load)
                 if paper:
                     paper_row.append(paper(key(i, j), load))
             out["cells"].append(row)

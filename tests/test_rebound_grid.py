@@ -66,6 +66,16 @@ def test_rerun_computes_nothing(grid_run):
     assert grid_run["log"] == grid_run["logged"]
 
 
+def test_one_first_amount_has_all_four_corners(tmp_path):
+    """With one first-stage amount the first and last corners are the same cells (the smoke
+    ablations): each name gets its KL, the same value twice, computed once."""
+    lab = Lab(grid_config(tmp_path, seeds=(0, 1)), "tiny-1x16@40")
+    panel = rebound_grid.SeededGrid(lab, rebound_grid.Grid("reviews", (4,), (4,)), kl=True).panel()
+    for k in panel["kl"]:
+        assert k["first_start"] == k["last_start"] > 0 and k["first_end"] == k["last_end"] > 0
+    assert (tmp_path / "smoke" / "executed.log").read_text().count("kl ") == 2 * 2
+
+
 def test_bad_grids(tmp_path):
     cfg = grid_config(tmp_path)
     with pytest.raises(ElasticError, match="not whole optimizer steps of 4"):
