@@ -2,7 +2,8 @@
 
 Each chapter's notebook shows its results with the functions of its section below; each takes the
 ``data`` its experiment returned (what :func:`elastic.notebook.run` hands back) and returns a
-matplotlib figure to glue, or a table to print. No figure computes anything a page states: the
+matplotlib figure to glue, or a table (a :class:`pandas.DataFrame`, which a cell shows as an HTML
+table when it ends with the call). No figure computes anything a page states: the
 numbers and verdicts come from the experiment's results.
 """
 
@@ -85,14 +86,13 @@ def _weight(w: float) -> str:
     return str(exact) if abs(float(exact) - float(w)) < 1e-9 else f"{float(w):.3g}"
 
 
-def _table(header: str, rows: list[str]) -> str:
-    """A printed table: its header line, then one line per row."""
-    return "\n".join([header, *rows])
+def _table(rows: list[dict], index: list[str]):
+    """A table for a cell to show: one dict per row, keyed by column header, its numbers already
+    formatted as the page shows them; the ``index`` columns label the rows. A cell that a row lacks
+    stays empty."""
+    import pandas as pd
 
-
-def _numbers(values) -> str:
-    """A printed list of numbers, each with three significant digits."""
-    return "[" + ", ".join(f"{float(v):.3g}" for v in values) + "]"
+    return pd.DataFrame(rows).fillna("").set_index(index)
 
 
 # --- the token tree (notebooks/token_tree) ---------------------------------------------------------
@@ -156,13 +156,14 @@ def mixture_leaves(res: dict):
 
 # --- the compression protocol (notebooks/compression_protocol) -------------------------------------
 
-def huffman_table(res: dict) -> str:
-    """Entropy and Huffman expected length of the random distributions (Thm 2.5's bounds).
+def huffman_table(res: dict):
+    """Entropy and Huffman expected length of the random distributions (Thm 2.5's bounds), one row
+    per alphabet size, as a DataFrame.
 
     Chapters: compression_protocol.
     """
-    return "\n".join(f"{r['n']:>8,} symbols: H = {r['entropy']:.4f} bits, Huffman = {r['huffman']:.4f} bits"
-                     for r in res["huffman"]["random"])
+    return _table([{"symbols": f"{r['n']:,}", "entropy H (bits)": f"{r['entropy']:.4f}",
+                    "Huffman (bits)": f"{r['huffman']:.4f}"} for r in res["huffman"]["random"]], ["symbols"])
 
 
 def code_length_by_depth(res: dict):
@@ -189,14 +190,17 @@ def code_length_by_depth(res: dict):
     return fig
 
 
-def brute_force_table(res: dict) -> str:
-    """The enumerated source's expected code length per depth against Thm 2.5.
+def brute_force_table(res: dict):
+    """The enumerated source's expected code length per depth against Thm 2.5, one row per depth
+    d, as a DataFrame: the entropy H_d of the pruned leaves, the brute-force expected bits per
+    response (ideal lengths, Huffman lengths), the segment count times H_d, and Thm 2.5's bound.
 
     Chapters: compression_protocol.
     """
-    return _table(f"{'d':>3} {'H_d':>7} {'brute':>7} {'huffman':>8} {'segments*H':>11} {'Thm 2.5':>8}",
-                  [f"{r['d']:>3} {r['entropy']:7.3f} {r['brute_force']:7.3f} {r['brute_force_huffman']:8.3f}"
-                   f" {r['parse_segments_times_h']:11.3f} {r['thm_2_5']:8.3f}" for r in res["exact"]["by_depth"]])
+    return _table([{"d": r["d"], "H_d": f"{r['entropy']:.3f}", "brute force": f"{r['brute_force']:.3f}",
+                    "brute force (Huffman)": f"{r['brute_force_huffman']:.3f}",
+                    "segments × H_d": f"{r['parse_segments_times_h']:.3f}", "Thm 2.5": f"{r['thm_2_5']:.3f}"}
+                   for r in res["exact"]["by_depth"]], ["d"])
 
 
 def brute_force(res: dict):
@@ -219,14 +223,16 @@ def brute_force(res: dict):
 
 # --- joint compression (notebooks/joint_compression) ------------------------------------------------
 
-def joint_table(res: dict) -> str:
-    """Own and joint compression rates and both normalized rates per size ratio (Def. 3.1 / 3.12).
+def joint_table(res: dict):
+    """Own and joint compression rates and both normalized rates per size ratio (Def. 3.1 / 3.12),
+    one row per |D1|/|D2|, as a DataFrame.
 
     Chapters: joint_compression.
     """
-    return _table(f"{'|D1|/|D2|':>9} {'g1 own':>7} {'g1 joint':>8} {'g2 own':>7} {'g2 joint':>8} {'acl1':>7} {'acl2':>7} {'arxiv1':>7} {'arxiv2':>7}",
-                  [f"{r['ratio']:>9} {r['own'][0]:7.3f} {r['joint'][0]:8.3f} {r['own'][1]:7.3f} {r['joint'][1]:8.3f}"
-                   f" {r['acl'][0]:7.3f} {r['acl'][1]:7.3f} {r['arxiv'][0]:7.3f} {r['arxiv'][1]:7.3f}" for r in res["rows"]])
+    return _table([{"|D1|/|D2|": r["ratio"],
+                    **{f"γ{i} {code} code": f"{r[code][i - 1]:.3f}" for i in (1, 2) for code in ("own", "joint")},
+                    **{f"{name} {i}": f"{r[name.lower()][i - 1]:.3f}" for name in ("ACL", "arXiv") for i in (1, 2)}}
+                   for r in res["rows"]], ["|D1|/|D2|"])
 
 
 def joint_rates(res: dict):
@@ -265,17 +271,16 @@ def coded_texts(res: dict, chars: int = 120):
                                  for name, text in res["texts"].items()))
 
 
-def code_lengths_table(res: dict) -> str:
-    """Every coder's code length of each text, cheapest first (bits per token for models only).
+def code_lengths_table(res: dict):
+    """Every coder's code length of each text, cheapest first (bits per token for models only), as
+    a DataFrame with one row per text and coder.
 
     Chapters: compression_prediction.
     """
-    def row(r):
-        per_token = f"{r['bits_per_token']:8.3f}" if r["kind"] == "model" else "       -"
-        return f"{r['text']:10} {r['coder']:28} {r['bits']:10.1f} {r['n_tokens']:7d} {per_token} {r['bits_per_byte']:9.3f}"
-
-    return _table(f"{'text':10} {'coder':28} {'bits':>10} {'tokens':>7} {'bits/tok':>8} {'bits/byte':>9}",
-                  [row(r) for r in sorted(res["lengths"], key=lambda r: (r["text"], r["bits_per_byte"]))])
+    return _table([{"text": r["text"], "coder": r["coder"], "bits": f"{r['bits']:.1f}", "tokens": r["n_tokens"],
+                    "bits/token": f"{r['bits_per_token']:.3f}" if r["kind"] == "model" else "-",
+                    "bits/byte": f"{r['bits_per_byte']:.3f}"}
+                   for r in sorted(res["lengths"], key=lambda r: (r["text"], r["bits_per_byte"]))], ["text", "coder"])
 
 
 def code_lengths(res: dict):
@@ -300,18 +305,18 @@ def code_lengths(res: dict):
     return fig
 
 
-def arithmetic_table(res: dict) -> str:
+def arithmetic_table(res: dict):
     """Each arithmetic-coded text: coded bits against the log-loss, the round trip, and this run's
-    timings (``res["run"]``, see :func:`elastic.notebook.run`).
+    timings (``res["run"]``, see :func:`elastic.notebook.run`), as a DataFrame with one row per
+    model and text.
 
     Chapters: compression_prediction.
     """
-    w = max(len("model"), *(len(a["model"]) for a in res["arithmetic"]))
-    return _table(f"{'model':{w}} {'text':9} {'tokens':>6} {'bits':>6} {'log-loss':>8} "
-                  f"{'overhead':>8} {'decoded':>7} {'enc s':>6} {'dec s':>6}",
-                  [f"{a['model']:{w}} {a['text']:9} {a['n_tokens']:6d} {a['n_bits']:6d} {a['ideal_bits']:8.2f} "
-                   f"{a['overhead_bits']:8.2f} {'yes' if a['tokens_round_trip'] else 'NO':>7} {t['encode_seconds']:6.1f} "
-                   f"{t['decode_seconds']:6.1f}" for a, t in zip(res["arithmetic"], res["run"]["arithmetic_seconds"])])
+    return _table([{"model": a["model"], "text": a["text"], "tokens": a["n_tokens"], "bits": a["n_bits"],
+                    "log-loss (bits)": f"{a['ideal_bits']:.2f}", "overhead (bits)": f"{a['overhead_bits']:.2f}",
+                    "decoded": "yes" if a["tokens_round_trip"] else "NO",
+                    "encode (s)": f"{t['encode_seconds']:.1f}", "decode (s)": f"{t['decode_seconds']:.1f}"}
+                   for a, t in zip(res["arithmetic"], res["run"]["arithmetic_seconds"])], ["model", "text"])
 
 
 def coding_overhead(res: dict):
@@ -353,36 +358,32 @@ def token_costs(res: dict):
 
 # --- the mass distribution (notebooks/mass_distribution) --------------------------------------------
 
-def trees_table(res: dict) -> str:
-    """Every pruned tree: dataset, depth, leaves M, distinct values of X = Mp, mean X, status.
+def trees_table(res: dict):
+    """Every pruned tree as a DataFrame, one row per family, dataset and depth d: leaves M,
+    distinct values of X = Mp, mean X, status.
 
     Chapters: mass_distribution.
     """
-    return _table(f"{'family':<11} {'dataset':<9} {'d':>2} {'M':>6} {'distinct':>8} {'mean X':>7}  status",
-                  [f"{f['family']:<11} {f['dataset']:<9} {f['depth']:>2} {f['n_leaves']:>6} "
-                   f"{f['n_distinct']:>8} {f['mean_x']:>7.4f}  {f['status'][:30]}" for f in res["fits"]])
+    return _table([{"family": f["family"], "dataset": f["dataset"], "d": f["depth"], "M": f["n_leaves"],
+                    "distinct X": f["n_distinct"], "mean X": f"{f['mean_x']:.4f}", "status": f["status"]}
+                   for f in res["fits"]], ["family", "dataset", "d"])
 
 
 def _fitted(res: dict) -> list[dict]:
     return [f for f in res["fits"] if f["status"] == "ok"]
 
 
-def fits_table(res: dict) -> str:
-    """The whole-distribution and tail Pareto fits of every fitted tree, with their tests.
+def fits_table(res: dict):
+    """The whole-distribution and tail Pareto fits of every fitted tree, with their tests, as a
+    DataFrame with one row per tree and fit.
 
     Chapters: mass_distribution.
     """
-    name = {id(f): f"{f['family']}/{f['dataset']} d={f['depth']}" for f in _fitted(res)}
-    w = max([len("tree"), *map(len, name.values())])
-    lines = [f"{'tree':<{w}} {'fit':<5} {'alpha':>6} {'c':>7} {'n_tail':>6} {'KS':>6} {'p_KS':>5} "
-             f"{'LR vs LN':>8} {'p_LR':>6} {'E[X]':>6}"]
-    for f in _fitted(res):
-        for kind in ("whole", "tail"):
-            r = f[kind]
-            lines.append(f"{name[id(f)]:<{w}} {kind:<5} "
-                         f"{r['alpha']:>6.2f} {r['c']:>7.3f} {r['n_tail']:>6} {r['ks']:>6.3f} {r['ks_pvalue']:>5.2f} "
-                         f"{r['lr_lognormal']:>8.1f} {r['lr_lognormal_p']:>6.3f} {float(r['pareto_mean']):>6.2f}")
-    return "\n".join(lines)
+    return _table([{"tree": f"{f['family']}/{f['dataset']} d={f['depth']}", "fit": kind,
+                    "α": f"{r['alpha']:.2f}", "c": f"{r['c']:.3f}", "n tail": r["n_tail"], "KS": f"{r['ks']:.3f}",
+                    "p (KS)": f"{r['ks_pvalue']:.2f}", "LR vs lognormal": f"{r['lr_lognormal']:.1f}",
+                    "p (LR)": f"{r['lr_lognormal_p']:.3f}", "E[X]": f"{float(r['pareto_mean']):.2f}"}
+                   for f in _fitted(res) for kind, r in (("whole", f["whole"]), ("tail", f["tail"]))], ["tree", "fit"])
 
 
 def _by_dataset(res: dict) -> dict:
@@ -458,13 +459,15 @@ def mass_alphas(res: dict):
     return fig
 
 
-def homogeneity_table(res: dict) -> str:
-    """The Wald test that the datasets at one depth share one alpha, per depth and fit kind.
+def homogeneity_table(res: dict):
+    """The Wald test that the datasets at one depth share one alpha, as a DataFrame with one row per
+    depth and fit kind.
 
     Chapters: mass_distribution.
     """
-    return "\n".join(f"d={h['depth']} {h['kind']:<5} Q={h['q']:.1f} df={h['df']} p={h['p']:.2g}  alphas "
-                     + ", ".join(f"{a:.2f}" for a in h["alphas"]) for h in res["homogeneity"])
+    return _table([{"d": h["depth"], "fit": h["kind"], "Q": f"{h['q']:.1f}", "df": h["df"], "p": f"{h['p']:.2g}",
+                    "α of each dataset": ", ".join(f"{a:.2f}" for a in h["alphas"])}
+                   for h in res["homogeneity"]], ["d", "fit"])
 
 
 # --- the elasticity theorem (notebooks/elasticity_theorem) ------------------------------------------
@@ -570,30 +573,32 @@ def theorem_trees(res: dict):
 
 # --- Hooke's law (notebooks/hookes_law) --------------------------------------------------------------
 
-def springs_table(res: dict) -> str:
-    """The series springs: constants k_i = |D_i|, elongations F/k_i and their products (§3.3).
+def springs_table(res: dict):
+    """The series springs (§3.3) as a DataFrame, one row per spring i: its constant k_i = |D_i|,
+    its elongation F/k_i and their product.
 
     Chapters: hookes_law.
     """
     model = res["springs"]
-    return "\n".join([f"k_i: {np.array(res['sizes'], dtype=float).tolist()}",
-                      f"elongation F/k_i: {np.array(model['elongation']).tolist()}",
-                      f"k_i * elongation: {np.array(model['k_times_elongation']).tolist()}"])
+    return _table([{"spring i": i, "k_i = |D_i|": f"{k:,}", "elongation F/k_i": f"{e:g}", "k_i × elongation": f"{ke:g}"}
+                   for i, (k, e, ke) in enumerate(zip(res["sizes"], model["elongation"], model["k_times_elongation"]), 1)],
+                  ["spring i"])
 
 
-def invariant_table(res: dict) -> str:
-    """Per family and perturbation size: each dataset's change of cross-entropy, times its size.
+def invariant_table(res: dict):
+    """Per family and perturbation size |D3|, each dataset's change of cross-entropy dCE_i and that
+    change times its size, as a DataFrame.
 
     Chapters: hookes_law.
     """
-    lines = []
+    rows = []
     for name, runs in res["scenarios"].items():
-        lines.append(name)
         for r in runs:
             ce = r["cross_entropy"]
-            lines.append(f"  |D3| = {r['perturbation_size']:>6,}: dCE_i = {_numbers(ce['delta'])}")
-            lines.append(f"{'':>17}|D_i| dCE_i = {_numbers(ce['size_times_delta'])}")
-    return "\n".join(lines)
+            rows.append({"family": name, "|D3|": f"{r['perturbation_size']:,}",
+                         **{f"dCE_{i}": f"{v:.3g}" for i, v in enumerate(ce["delta"], 1)},
+                         **{f"|D_{i}| dCE_{i}": f"{v:.3g}" for i, v in enumerate(ce["size_times_delta"], 1)}})
+    return _table(rows, ["family", "|D3|"])
 
 
 def hooke_invariant(res: dict):
@@ -622,21 +627,23 @@ def hooke_invariant(res: dict):
 
 # --- resistance (notebooks/resistance) ----------------------------------------------------------------
 
-def resistance_table(res: dict) -> str:
-    """Table 1 of the paper on our runs: per pair of slices, the inverse and forward
-    cross-entropies and forward minus inverse in cross-entropy and in KL, means over the seeds.
+def resistance_table(res: dict):
+    """Table 1 of the paper on our runs, as a DataFrame with one row per model, dataset and pair of
+    slices: the inverse and forward cross-entropies and forward minus inverse in cross-entropy and
+    in KL, means over the seeds.
 
     Chapters: resistance.
     """
-    lines = []
+    rows = []
     for row in res["rows"]:
         for n, pair in enumerate(row["seeds"][0]["pairs"]):
             per_seed = [s["pairs"][n] for s in row["seeds"]]
             mean = {key: float(np.mean([p[key] for p in per_seed])) for key in ("inverse", "forward", "inverse_kl", "forward_kl")}
-            lines.append(f"{row['model']:<18}{row['dataset']:<12}{'θ%d,θ%d' % (pair['i'], pair['j']):<9}"
-                         f"{mean['inverse']:>9.4f}{mean['forward']:>9.4f}{mean['forward'] - mean['inverse']:>+11.4f}"
-                         f"{mean['forward_kl'] - mean['inverse_kl']:>+11.4f}")
-    return _table(f"{'model':<18}{'dataset':<12}{'slices':<9}{'inverse':>9}{'forward':>9}{'Δ CE':>11}{'Δ KL':>11}", lines)
+            rows.append({"model": row["model"], "dataset": row["dataset"], "slices": f"θ{pair['i']},θ{pair['j']}",
+                         "inverse": f"{mean['inverse']:.4f}", "forward": f"{mean['forward']:.4f}",
+                         "Δ CE": f"{mean['forward'] - mean['inverse']:+.4f}",
+                         "Δ KL": f"{mean['forward_kl'] - mean['inverse_kl']:+.4f}"})
+    return _table(rows, ["model", "dataset", "slices"])
 
 
 def resistance(res: dict):
@@ -737,21 +744,20 @@ def rebound_secondary(res: dict):
                            for p in res["panels"]], draw=secondary_panel)
 
 
-def rebound_table(res: dict) -> str:
-    """Each grid's seed-mean margins, one row per first-stage amount, and an answer of its most
-    aligned model after the most second-stage data (first seed, when generated).
+def rebound_table(res: dict):
+    """Each grid's seed-mean margins as a DataFrame, one row per grid and first-stage amount: the
+    margin of θ0, then the margin after each amount of second-stage data (the other side's).
 
     Chapters: rebound, ablations.
     """
-    lines = []
+    rows = []
     for panel in res["panels"]:
         c = panel["curves"]
-        lines.append(f"{panel['model']} on {panel['dataset']} ({panel['method']}, {len(panel['seeds'])} seeds x "
-                     f"{panel['n_pairs']} pairs): margin of θ0 {c['base']:+.4f}")
-        for size, row in zip(panel["first_sizes"], c["mean"]):
-            lines.append(f"  {size:>6} {panel['first_side']}, then {[0, *panel['second_sizes']]}: "
-                         + " ".join(f"{m:+.4f}" for m in row))
-    return "\n".join(lines)
+        grid = f"{panel['model']} on {panel['dataset']} ({panel['method']}, {len(panel['seeds'])} seeds × {panel['n_pairs']} pairs)"
+        for size, margins in zip(panel["first_sizes"], c["mean"]):
+            rows.append({"grid": grid, "first stage": f"{size} {panel['first_side']}", "θ0": f"{c['base']:+.4f}",
+                         **{f"then {n}": f"{m:+.4f}" for n, m in zip([0, *panel["second_sizes"]], margins)}})
+    return _table(rows, ["grid", "first stage"])
 
 
 def _series_curves(ax, series: dict, dataset: str, title: str) -> None:
@@ -831,24 +837,24 @@ def ablation_curves(res: dict):
                           + [(f"reverse: {p['model']}", p) for p in res["reverse"]["panels"]])
 
 
-def kl_table(res: dict) -> str:
-    """Table 3 on our runs, from the KL corners of each grid (seed means): KL to θ0 after the
-    smallest and the largest positive amount, then after the most negative data, and the negative
-    data that brings it below ε.
+def kl_table(res: dict):
+    """Table 3 on our runs, from the KL corners of each grid (seed means), as a DataFrame with one
+    row per model and positive amount (the smallest and the largest): KL to θ0 after it, then after
+    the most negative data, and the negative data that brings it below ε.
 
     Chapters: ablations.
     """
-    lines = []
+    rows = []
     for panel in res["kl"]["panels"]:
         t = panel["table"]
-        lines.append(f"{panel['model']} (ε = {t['epsilon']:g}, {t['negative_size']} negative samples at most)")
-        for row in t["rows"].values():
+        # keyed by the amount: a grid of one positive amount has one row, not the same row twice
+        for row in {r["positive_size"]: r for r in t["rows"].values()}.values():
             needed = "not within the grid" if row["negative_needed"] is None else f"{row['negative_needed']:.1f}"
-            # two lines per row: one would scroll sideways in the page (tests/test_browser.py)
-            lines.append(f"  {row['positive_size']:>6} positive: KL to θ0 {row['post_alignment_kl']:.4g}, "
-                         f"after the negative data {row['kl_after_negative']:.4g};")
-            lines.append(f"  {'':>6}   negative samples to reach ε: {needed}")
-    return "\n".join(lines)
+            rows.append({"model": panel["model"], "positive samples": row["positive_size"],
+                         "KL to θ0": f"{row['post_alignment_kl']:.4g}", "negative samples": t["negative_size"],
+                         "KL to θ0 after them": f"{row['kl_after_negative']:.4g}", "ε": f"{t['epsilon']:g}",
+                         "negative samples to reach ε": needed})
+    return _table(rows, ["model", "positive samples"])
 
 
 def kl_curves(res: dict):
