@@ -49,7 +49,7 @@ res = run("ablations", globals())
 
 # %%
 glue_figure("fig_ablations", plots.ablation_curves(res))
-print(plots.rebound_table({"panels": res["dpo"]["panels"] + res["reverse"]["panels"]}))
+plots.rebound_table({"panels": res["dpo"]["panels"] + res["reverse"]["panels"]})
 
 # %% [markdown]
 # ```{glue:figure} fig_ablations
@@ -77,8 +77,8 @@ print(plots.rebound_table({"panels": res["dpo"]["panels"] + res["reverse"]["pane
 # ## The KL table
 
 # %%
-print(plots.kl_table(res))
 glue_figure("fig_kl", plots.kl_curves(res))
+plots.kl_table(res)
 
 # %% [markdown]
 # ```{glue:figure} fig_kl

@@ -66,8 +66,8 @@ plots.coded_texts(res)
 # The classic compressors' sizes are the real sizes of their output, headers included.
 
 # %%
-print(plots.code_lengths_table(res))
 glue_figure("cp_fig_lengths", plots.code_lengths(res))
+plots.code_lengths_table(res)
 
 # %% [markdown]
 # ```{glue:figure} cp_fig_lengths
@@ -104,8 +104,8 @@ glue_figure("cp_fig_lengths", plots.code_lengths(res))
 # the log-loss, plus a negligible quantization term.
 
 # %%
-print(plots.arithmetic_table(res))
 glue_figure("cp_fig_overhead", plots.coding_overhead(res))
+plots.arithmetic_table(res)
 
 # %% [markdown]
 # ```{glue:figure} cp_fig_overhead

@@ -47,7 +47,7 @@ res = run("compression_protocol", globals())
 # {glue:md}`alpha`) and one dyadic distribution, whose probabilities are all powers of two.
 
 # %%
-print(plots.huffman_table(res))
+plots.huffman_table(res)
 
 # %% [markdown]
 # On alphabets of {glue:md}`alphabet_sizes` symbols the Huffman code spends between
@@ -84,8 +84,8 @@ glue_figure("fig_depth", plots.code_length_by_depth(res))
 # pruned tree into segments, each segment is coded by its leaf, and the lengths are averaged.
 
 # %%
-print(plots.brute_force_table(res))
 glue_figure("fig_brute", plots.brute_force(res))
+plots.brute_force_table(res)
 
 # %% [markdown]
 # ```{glue:figure} fig_brute

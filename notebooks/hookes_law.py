@@ -47,7 +47,7 @@ res = run("hookes_law", globals())
 # elongation is inversely proportional to its constant, and $k_i \Delta l_i$ is the same for all.
 
 # %%
-print(plots.springs_table(res))
+plots.springs_table(res)
 
 # %% [markdown]
 # ## The invariant on token trees
@@ -59,8 +59,8 @@ print(plots.springs_table(res))
 # {glue:md}`alpha`) on the same {glue:md}`n_leaves` leaves of the deepest layer.
 
 # %%
-print(plots.invariant_table(res))
 glue_figure("fig_hooke", plots.hooke_invariant(res))
+plots.invariant_table(res)
 
 # %% [markdown]
 # ```{glue:figure} fig_hooke

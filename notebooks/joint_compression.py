@@ -42,8 +42,8 @@ plots.style()
 res = run("joint_compression", globals())
 
 # %%
-print(plots.joint_table(res))
 glue_figure("fig_joint", plots.joint_rates(res))
+plots.joint_table(res)
 
 # %% [markdown]
 # $D_1$ writes token 1 with probability {glue:md}`p_one_1`, $D_2$ with probability

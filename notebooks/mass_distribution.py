@@ -52,7 +52,7 @@ res = run("mass_distribution", globals())
 # few values: that is the finite-sample floor of a dataset's tree, not a property of the model.
 
 # %%
-print(plots.trees_table(res))
+plots.trees_table(res)
 
 # %% [markdown]
 # Of {glue:md}`n_trees` trees, {glue:md}`n_fitted` had enough distinct leaf values to fit. On
@@ -69,7 +69,7 @@ print(plots.trees_table(res))
 # Pareto).
 
 # %%
-print(plots.fits_table(res))
+plots.fits_table(res)
 
 # %% [markdown]
 # A check with a known answer: the Zipfian corpus (token probabilities $\propto r^{-s}$ with
@@ -104,7 +104,7 @@ glue_figure("fig_alpha", plots.mass_alphas(res))
 # ## Verdict on Assumption B.6
 
 # %%
-print(plots.homogeneity_table(res))
+plots.homogeneity_table(res)
 
 # %% [markdown]
 # Assumption B.6 {glue:md}`verdict`.

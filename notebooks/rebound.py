@@ -56,7 +56,7 @@ res = run("rebound", globals())
 
 # %%
 glue_figure("fig_rebound", plots.rebound_curves(res))
-print(plots.rebound_table(res))
+plots.rebound_table(res)
 
 # %% [markdown]
 # ```{glue:figure} fig_rebound

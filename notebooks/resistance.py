@@ -55,8 +55,8 @@ res = run("resistance", globals())
 # is the easier one).
 
 # %%
-print(plots.resistance_table(res))
 glue_figure("fig_resistance", plots.resistance(res))
+plots.resistance_table(res)
 
 # %% [markdown]
 # ```{glue:figure} fig_resistance

@@ -51,6 +51,28 @@ def test_toc_lists_every_notebook_and_page():
         assert (ROOT / f"{entry}.md").exists() or (ROOT / f"{entry}.py").exists(), entry
 
 
+def tables(source: str) -> list[ast.Call]:
+    """The calls of an ``elastic.plots`` table (``plots.<name>_table(...)``) in a cell's code."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:  # IPython magics: no table
+        return []
+    return [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+            and getattr(n.func.value, "id", None) == "plots" and n.func.attr.endswith("_table")]
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_tables_end_their_cells_unprinted(name):
+    """A table is a DataFrame the cell shows as an HTML table: its call is the cell's last
+    statement, bare; printed, it would be a monospace block that scrolls sideways."""
+    nb = jupytext.read(ROOT / "notebooks" / f"{name}.py")
+    for cell in (c for c in nb.cells if c.cell_type == "code"):
+        for call in tables(cell.source):
+            last = ast.parse(cell.source).body[-1]
+            assert isinstance(last, ast.Expr) and ast.dump(last.value) == ast.dump(call), \
+                f"notebooks/{name}.py: end the cell with the bare call {ast.unparse(call)}"
+
+
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_pair_in_sync_and_without_outputs(name):
     source = jupytext.read(ROOT / "notebooks" / f"{name}.py")
@@ -93,6 +115,11 @@ def test_notebook_runs_in_smoke_and_writes_results(name, executed, monkeypatch):
     if page.exists():
         quoted |= set(re.findall(rf"\{{glue:text\}}`\.\./notebooks/{name}\.ipynb::(\w+)", page.read_text()))
     assert quoted and quoted <= set(glued), sorted(quoted - set(glued))
+    # every table shows as an HTML table (a DataFrame), not as printed text
+    for cell in (c for c in nb.cells if c.cell_type == "code" and tables(c.source)):
+        shown = [o for o in cell.outputs if o.output_type == "execute_result"]
+        assert shown and "<table" in shown[0].data.get("text/html", ""), cell.source
+        assert not [o for o in cell.outputs if o.get("name") == "stdout"], cell.source
 
 
 def run_papermill(name, tmp_path, *params):
