@@ -844,12 +844,14 @@ def kl_table(res: dict):
 
     Chapters: ablations.
     """
+    from elastic.experiments import ablations
+
     rows = []
     for panel in res["kl"]["panels"]:
         t = panel["table"]
         # keyed by the amount: a grid of one positive amount has one row, not the same row twice
         for row in {r["positive_size"]: r for r in t["rows"].values()}.values():
-            needed = "not within the grid" if row["negative_needed"] is None else f"{row['negative_needed']:.1f}"
+            needed = ablations.negative_needed(row)
             rows.append({"model": panel["model"], "positive samples": row["positive_size"],
                          "KL to θ0": f"{row['post_alignment_kl']:.4g}", "negative samples": t["negative_size"],
                          "KL to θ0 after them": f"{row['kl_after_negative']:.4g}", "ε": f"{t['epsilon']:g}",

@@ -99,6 +99,17 @@ def kl_table(panel: dict, epsilon: float) -> dict:
     return {"epsilon": epsilon, "negative_size": last, "rows": rows}
 
 
+def negative_needed(row: dict, unit: str = "") -> str:
+    """A KL table row's negative data to bring the KL below ε, in words: "not within the grid",
+    "none: it is below ε before any", or the interpolated amount (with ``unit``).
+
+    Chapters: ablations.
+    """
+    if row["negative_needed"] is None:
+        return "not within the grid"
+    return "none: it is below ε before any" if row["negative_needed"] == 0 else f"{row['negative_needed']:.1f}{unit}"
+
+
 def summary(data: dict, cfg: Config) -> dict:
     """What the chapter's page quotes (see :func:`elastic.notebook.run`): the design, each claim's
     verdict in words (:func:`elastic.claims.describe`) and the KL table's corners."""
@@ -111,9 +122,7 @@ def summary(data: dict, cfg: Config) -> dict:
         return " and ".join(text(row) for row in rows)
 
     def needed(row):
-        if row["negative_needed"] is None:
-            return "not within the grid"
-        return "none: it is below ε before any" if row["negative_needed"] == 0 else f"{row['negative_needed']:.1f} samples"
+        return negative_needed(row, " samples")
 
     return {
         "ab_model": f"`{dpo['model']}`",
