@@ -68,6 +68,7 @@ from pathlib import Path
 from elastic import config as presets
 from elastic import experiments
 from elastic.errors import ElasticError
+from elastic.prose import count
 
 #: The default factor by which each preset's sizes are divided (chosen so that colab finishes in under 30
 #: minutes on 2 cores; paper, with its 9 scaling models and longer lists, takes longer).
@@ -539,7 +540,7 @@ def summary(report: dict) -> str:
              + "; ".join(f"{k}: {v}" for k, v in report["gpu_settings"]["accelerate"].items())
              if "gpu_settings" in report else "  GPU settings: not run in a smoke rehearsal"]
     for chapter, row in report["chapters"].items():
-        figures = f", {row['figures']} figures" if "figures" in row else ""
+        figures = f", {count(row['figures'], 'figure')}" if "figures" in row else ""
         lines.append(f"  {chapter:24} {row['seconds']:7.1f} s{figures}")
     lines.append(f"  connections refused: {len(report['refused_connections'])}")
     return "\n".join(lines)
