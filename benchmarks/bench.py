@@ -136,7 +136,8 @@ def _sft_seconds(make_model, tokenizer, texts, args) -> tuple[float, float]:
         return json.loads((Path(out) / "run.json").read_text())["seconds"], whole
 
 
-def sft_bench(label, make_model, tokenizer, cfg: Config, k: int, preset_args: dict, lora: bool) -> dict:
+def sft_bench(label, make_model, tokenizer, cfg: Config, k: int, preset_args: dict, lora: bool,
+              bf16: bool = False) -> dict:
     """k steps of batch ``cfg.sft_batch`` through ``elastic.train.sft`` (the lean loop, and trl for
     reference) and through the minimal loop, in ``cfg.sft_rounds`` rounds that rotate which goes
     first; the best round of each counts (the least disturbed by other processes on a shared
@@ -153,9 +154,10 @@ def sft_bench(label, make_model, tokenizer, cfg: Config, k: int, preset_args: di
     padded = train.Padded(ids, labels, tokenizer.pad_token_id)
     batches = [padded.take(range(i, min(i + bs, len(ids))))["input_ids"] for i in range(0, len(ids), bs)]
     tokens = sum(int((b != tokenizer.pad_token_id).sum()) - len(b) for b in batches)  # predicted tokens
-    # bf16 autocast (mixed precision, as accelerate does it) beside float32, for the larger model:
-    # is bf16 faster on this CPU? (measured, not assumed; the presets train in float32)
-    sides = ["lean", "minimal", "trl", *(["lean_bf16"] if lora else [])]
+    # bf16 autocast (mixed precision, as accelerate does it) beside float32 when ``bf16``: where the
+    # CPU's bf16 matmul peak is above its float32 one (measured, not assumed; without bf16
+    # instructions a bf16 step ran tens of times slower and took most of the bench)
+    sides = ["lean", "minimal", "trl", *(["lean_bf16"] if bf16 else [])]
     seconds = {side: [] for side in sides} | {"lean_whole_call": []}
     for r in range(cfg.sft_rounds):
         for side in sides[r % len(sides):] + sides[:r % len(sides)]:
@@ -313,8 +315,9 @@ def run(cfg: Config, root=".") -> dict:
              ("generation", "generation tiny", lambda: generation_bench("tiny model", tiny(), tok, cfg))]
     if cfg.smollm2:
         stok = models.load_model("smollm2", device="cpu")[1]
-        steps += [("sft", "sft smollm2", lambda: sft_bench("SmolLM2-135M + LoRA r=8", smollm2_lora, stok, cfg,
-                                                           cfg.sft_steps[-1], config.trainer_args("cpu"), True)),
+        steps += [("sft", "sft smollm2", lambda: sft_bench(
+                      "SmolLM2-135M + LoRA r=8", smollm2_lora, stok, cfg, cfg.sft_steps[-1], config.trainer_args("cpu"),
+                      True, bf16=data["matmul_peak_bf16_flops"] > data["matmul_peak_flops"])),
                   ("generation", "generation smollm2",
                    lambda: generation_bench("SmolLM2-135M", models.load_model("smollm2", device="cpu")[0], stok, cfg))]
     steps += [("chapters", "chapter times", lambda: chapter_times(Path(root))),

@@ -61,6 +61,9 @@ def bench_rows(data: dict) -> list[tuple[str, str, str, str]]:
             rows.append((f"SFT step in bf16 autocast, {r['label']}", f"{r['lean_bf16_tokens_per_s']:,.0f} tokens/s",
                          f"float32 {r['lean_tokens_per_s']:,.0f} tokens/s",
                          f"{r['lean_bf16_tokens_per_s'] / r['lean_tokens_per_s']:.2f}× (the presets train in float32)"))
+        elif "LoRA" in r["label"] and "matmul_peak_bf16_flops" in data:
+            rows.append((f"SFT step in bf16 autocast, {r['label']}", "not timed", "",
+                         f"the bf16 matmul peak is {data['matmul_peak_bf16_flops'] / peak:.2f}× the float32 one here"))
         rows.append((f"SFT whole call, {r['label']}", f"{r['tokens'] / min(r['seconds']['lean_whole_call']):,.0f} tokens/s",
                      "", "tokenizing and saving included"))
         share, lora = r["lean_flops"] / peak, "LoRA" in r["label"]
