@@ -33,8 +33,10 @@ def results_tmp(tmp_path, monkeypatch) -> Path:
 @pytest.fixture(scope="session")
 def executed():
     """Each notebook run once per session in the smoke preset (repo results/, as `make test`);
-    a failing cell raises and fails the test that asked for it."""
-    from elastic import book
+    a failing cell raises and fails the test that asked for it. ``executed.all(names)`` runs those
+    not run yet two at a time, as ``make book`` does (:func:`elastic.cli.run_in_parallel`: one
+    kernel per core, each with one thread), and fails on the first chapter that failed."""
+    from elastic import book, chapters, cli
 
     done = {}
 
@@ -45,6 +47,16 @@ def executed():
                 done[name] = book.execute(ROOT, name, "smoke", progress=False)
         return done[name]
 
+    def run_all(names):
+        todo = [name for name in names if name not in done]
+        with pytest.MonkeyPatch.context() as patch:
+            patch.delenv("ELASTIC_RESULTS", raising=False)
+            failures = cli.run_in_parallel(ROOT, todo, "smoke", jobs=2)
+        if failures:
+            pytest.fail("; ".join(f"{name}: {error}" for name, error in failures.items()))
+        done.update({name: chapters.executed_dir(ROOT, "smoke") / f"{name}.ipynb" for name in todo})
+
+    run.all = run_all
     return run
 
 
@@ -58,6 +70,5 @@ def built_book(executed) -> Path:
     errors into ``_build/test-book/_build/html``; tests that read the HTML share it."""
     from elastic import book, chapters
 
-    for name in chapters.toc_notebooks(ROOT):
-        executed(name)
+    executed.all(chapters.toc_notebooks(ROOT))
     return book.build(ROOT, "smoke", BOOK_OUTPUT)

@@ -51,8 +51,7 @@ def _words(text: str) -> list[str]:
 def pdf(executed) -> Path:
     from conftest import BOOK_OUTPUT
 
-    for name in chapters.toc_notebooks(ROOT):
-        executed(name)
+    executed.all(chapters.toc_notebooks(ROOT))
     return book.build(ROOT, "smoke", BOOK_OUTPUT, builder="pdflatex") / book.PDF_NAME
 
 
