@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import multiprocessing
 import os
 import sys
@@ -75,23 +74,15 @@ def run_in_parallel(root: Path, names: list[str], preset: str, jobs: int) -> dic
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
-@contextlib.contextmanager
 def _thread_share(jobs: int):
-    """Processes started inside the block (the workers, and the kernels they start) default to
+    """A block in which processes started (the workers, and the kernels they start) default to
     their share of the cores, ``cpu_count // jobs`` threads: ``jobs`` chapters with a thread per
     core each would oversubscribe the machine, and idle threads spin. A chapter whose config sets
     ``num_threads`` still gets what it sets; every results file records the count it ran with."""
+    from elastic.data.mirror import environ
+
     share = str(max(1, (os.cpu_count() or 1) // jobs))
-    saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
-    os.environ.update({name: share for name in THREAD_VARIABLES})
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    return environ(**{name: share for name in THREAD_VARIABLES})
 
 
 def regenerate(args) -> int:
