@@ -849,8 +849,7 @@ def kl_table(res: dict):
     rows = []
     for panel in res["kl"]["panels"]:
         t = panel["table"]
-        # keyed by the amount: a grid of one positive amount has one row, not the same row twice
-        for row in {r["positive_size"]: r for r in t["rows"].values()}.values():
+        for row in ablations.kl_rows(t):
             needed = ablations.negative_needed(row)
             rows.append({"model": panel["model"], "positive samples": row["positive_size"],
                          "KL to θ0": f"{row['post_alignment_kl']:.4g}", "negative samples": t["negative_size"],

@@ -99,6 +99,15 @@ def kl_table(panel: dict, epsilon: float) -> dict:
     return {"epsilon": epsilon, "negative_size": last, "rows": rows}
 
 
+def kl_rows(table: dict) -> list[dict]:
+    """The rows of a KL table (:func:`kl_table`), one per positive amount: a grid of one amount
+    has its smallest as its largest, and one row, not the same row twice.
+
+    Chapters: ablations.
+    """
+    return list({row["positive_size"]: row for row in table["rows"].values()}.values())
+
+
 def negative_needed(row: dict, unit: str = "") -> str:
     """A KL table row's negative data to bring the KL below ε, in words: "not within the grid",
     "none: it is below ε before any", or the interpolated amount (with ``unit``).
@@ -115,14 +124,10 @@ def summary(data: dict, cfg: Config) -> dict:
     verdict in words (:func:`elastic.claims.describe`) and the KL table's corners."""
     v, dpo = data["claims"], data["dpo"]["panels"][0]
     table = data["kl"]["panels"][0]["table"]
-    # one row when the grid has one positive amount (its smallest is its largest)
-    rows = [table["rows"]["first"]] + ([table["rows"]["last"]] if len(dpo["first_sizes"]) > 1 else [])
+    rows = kl_rows(table)
 
     def each(text):
         return " and ".join(text(row) for row in rows)
-
-    def needed(row):
-        return negative_needed(row, " samples")
 
     return {
         "ab_model": f"`{dpo['model']}`",
@@ -138,5 +143,5 @@ def summary(data: dict, cfg: Config) -> dict:
         "ab_kl_amounts": each(lambda row: str(row["positive_size"])),
         "ab_kl_post": each(lambda row: f"{row['post_alignment_kl']:.3g}"),
         "ab_kl_end": each(lambda row: f"{row['kl_after_negative']:.3g}"),
-        "ab_kl_needed": each(needed),
+        "ab_kl_needed": each(lambda row: negative_needed(row, " samples")),
     }
