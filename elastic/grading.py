@@ -6,6 +6,8 @@ Each runs with papermill in a process of its own, in a scratch directory, under 
 :data:`elastic.exercises.GRADE_LOG` naming the file its ``check`` cells append their verdicts to.
 The result is a CSV with one row per checked exercise (and a row per chapter saying whether its
 notebook ran, and the score) and one column per student: ``ok``, or one line saying what is wrong.
+A submission that cannot be read, or placed in a chapter of the book, is not graded: it is reported
+in a first row, as that student's status, and the others are graded.
 
 The checks run in the student's kernel, so a student who writes to the log can forge a verdict: as
 with any grader that executes submitted code, run it on submissions you are prepared to execute.
@@ -26,16 +28,23 @@ from elastic import chapters, checkers, exercises
 from elastic.errors import ElasticError
 
 OK = "ok"
+#: The first row's label, when some submission could not be graded.
+NOT_GRADED = "submissions not graded"
 #: Tags of the cells papermill adds to an executed notebook.
 PAPERMILL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
 
 
+class Ungradable(Exception):
+    """A submission that cannot be graded; its message is the student's status."""
+
+
 @dataclass
 class Run:
-    """One submitted notebook, executed: ``status`` is ``ran``, or one line on why it stopped."""
+    """One submitted notebook, executed: ``status`` is ``ran``, or one line on why it stopped (or,
+    with no ``chapter``, why it could not be graded)."""
 
     student: str
-    chapter: str
+    chapter: str | None
     status: str
     verdicts: dict[str, checkers.Feedback] = field(default_factory=dict)
 
@@ -53,14 +62,27 @@ def submissions(folder: Path, out: Path) -> list[tuple[str, Path]]:
     return found
 
 
-def chapter_of(path: Path) -> str:
-    """The chapter a student notebook belongs to, from the metadata ``student-notebooks`` wrote."""
+def one_line(text: str) -> str:
+    """``text`` with its runs of whitespace, newlines included, as single spaces."""
+    return " ".join(str(text).split())
+
+
+def chapter_of(path: Path, book_chapters: list[str]) -> str:
+    """The chapter of the book a student notebook belongs to, from the metadata
+    ``student-notebooks`` wrote; :class:`Ungradable` when the file is not such a notebook."""
     import nbformat
 
-    chapter = nbformat.read(path, as_version=4).metadata.get("elastic", {}).get("chapter")
+    try:
+        metadata = nbformat.read(path, as_version=4).metadata
+    except Exception as exc:  # a submission can be any file: whatever fails to read it is its status
+        raise Ungradable(f"unreadable: {path.name} is not a notebook ({type(exc).__name__}: {exc})") from None
+    elastic = metadata.get("elastic")
+    chapter = elastic.get("chapter") if isinstance(elastic, dict) else None
     if chapter is None:
-        raise ElasticError(f"{path} is not a student notebook (no 'elastic.chapter' in its metadata): "
-                           "hand out notebooks written by `python -m elastic student-notebooks`")
+        raise Ungradable(f"not graded: {path.name} has no 'elastic.chapter' in its metadata; hand out "
+                         "notebooks written by `python -m elastic student-notebooks`")
+    if chapter not in book_chapters:
+        raise Ungradable(f"not graded: {path.name} is for chapter {chapter!r}, which is not in this book")
     return chapter
 
 
@@ -124,12 +146,16 @@ def cell(run: Run | None, label: str) -> str:
 
 
 def table(runs: list[Run], root: Path) -> list[list[str]]:
-    """Rows of the CSV: per chapter (in reading order) its status row and one row per checked
-    exercise; then each student's score over the checked exercises of the chapters submitted."""
+    """Rows of the CSV: the submissions that could not be graded, if any; per chapter (in reading
+    order) its status row and one row per checked exercise; then each student's score over the
+    checked exercises of the chapters submitted."""
     students = sorted({r.student for r in runs})
-    by = {(r.student, r.chapter): r for r in runs}
+    by = {(r.student, r.chapter): r for r in runs if r.chapter}
     submitted = [c for c in chapters.toc_notebooks(root) if any(r.chapter == c for r in runs)]
     rows = [["exercise", *students]]
+    if any(not r.chapter for r in runs):
+        rows.append([NOT_GRADED, *("; ".join(r.status for r in runs if r.student == s and not r.chapter)
+                                   for s in students)])
     right = dict.fromkeys(students, 0)
     total = 0
     for chapter in submitted:
@@ -151,14 +177,16 @@ def grade(folder: Path, out: Path, preset: str, timeout: float, root: Path) -> P
         raise ElasticError(f"--timeout {timeout:g}: give a positive number of seconds")
     out = Path(out)
     book_chapters = chapters.toc_notebooks(root)
-    todo = [(student, chapter_of(notebook), notebook) for student, notebook in submissions(folder, out)]
-    unknown = sorted({chapter for _, chapter, _ in todo} - set(book_chapters))
-    if unknown:
-        raise ElasticError(f"unknown chapter(s) {', '.join(unknown)} in the submissions; chapters: {', '.join(book_chapters)}")
+    todo, runs = [], []
+    for student, notebook in submissions(folder, out):
+        try:
+            todo.append((student, chapter_of(notebook, book_chapters), notebook))
+        except Ungradable as exc:
+            runs.append(Run(student, None, str(exc)))
+            print(f"{student}: {exc}", flush=True)
     twice = sorted({f"{s} ({c})" for s, c, _ in todo if sum(t[:2] == (s, c) for t in todo) > 1})
     if twice:
         raise ElasticError(f"two submissions of one chapter by {', '.join(twice)}: keep one of each")
-    runs = []
     for student, chapter, notebook in todo:
         run = execute(student, chapter, notebook, out, preset, timeout)
         print(f"{student}: {chapter}: {run.status}; {sum(map(bool, run.verdicts.values()))} of "
@@ -166,5 +194,6 @@ def grade(folder: Path, out: Path, preset: str, timeout: float, root: Path) -> P
         runs.append(run)
     target = out / "grades.csv"
     with open(target, "w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows(table(runs, root))
+        # a reason can quote the student's own exception, newlines and all: each cell is one line
+        csv.writer(f).writerows([one_line(c) for c in row] for row in table(runs, root))
     return target
