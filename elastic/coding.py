@@ -21,6 +21,8 @@ Reading chosen where the paper is ambiguous (the book page explains each):
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 
 from elastic.errors import ElasticError
@@ -98,6 +100,31 @@ def huffman_code(p) -> list[str]:
         codes[i] = format(code, f"0{length}b") if length else ""
         code, prev = code + 1, length
     return codes
+
+
+def kraft_sum(lengths) -> Fraction:
+    """Kraft's sum ``sum_x 2^-l(x)`` of binary codeword lengths, exactly: a prefix-free code with
+    these lengths exists if and only if it is at most 1 (Kraft-McMillan).
+
+    Chapters: compression_prediction.
+    """
+    lengths = [int(n) for n in lengths]
+    if not lengths or min(lengths) < 0:
+        raise ElasticError(f"codeword lengths must be a non-empty sequence of integers >= 0, got {lengths}")
+    return sum(Fraction(1, 2**n) for n in lengths)
+
+
+def dyadic_distribution(lengths) -> tuple[Fraction, ...]:
+    """``P(x) = 2^-l(x)``: the one distribution for which the codeword lengths ``l`` are optimal,
+    their expected length then being its entropy. Lengths whose Kraft sum is not 1 have none.
+
+    Chapters: compression_prediction.
+    """
+    total = kraft_sum(lengths)
+    if total != 1:
+        raise ElasticError(f"the Kraft sum of {tuple(lengths)} is {total}, not 1: no distribution makes these "
+                           "lengths optimal (a shorter codeword is free, or no prefix-free code has them)")
+    return tuple(Fraction(1, 2 ** int(n)) for n in lengths)
 
 
 def _check_depth(d: int) -> None:

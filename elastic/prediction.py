@@ -36,6 +36,14 @@ CLASSIC = {
 }
 
 
+def nats_to_bits(nats):
+    """An information content or a loss in nats (natural log, what trainers report) in bits.
+
+    Chapters: compression_prediction.
+    """
+    return nats / math.log(2)
+
+
 @dataclass(frozen=True)
 class CodeLength:
     """``bits`` to code a text of ``n_bytes`` UTF-8 bytes that a tokenizer cut into ``n_tokens``."""
@@ -45,6 +53,15 @@ class CodeLength:
     n_bytes: int
     #: -log2 p(x_k | x_<k) of each token (None for the classic compressors, which code bytes as a block)
     token_bits: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def from_loss(cls, loss_nats: float, n_tokens: int, n_bytes: int) -> "CodeLength":
+        """The code length of a text on which a model's mean loss is ``loss_nats`` nats per token:
+        the arithmetic code spends that loss, in bits, on every token.
+
+        Chapters: compression_prediction.
+        """
+        return cls(nats_to_bits(loss_nats) * n_tokens, n_tokens, n_bytes)
 
     @property
     def bits_per_token(self) -> float:
@@ -110,7 +127,7 @@ def code_length(model, tokenizer, text: str, *, window: int | None = None) -> Co
             chunk = ids[i:i + window]
             inputs = torch.tensor([[start, *chunk]], device=device)
             logp = torch.log_softmax(model(inputs).logits[0, :-1].double(), dim=-1)
-            token_bits.append(-logp[torch.arange(len(chunk)), torch.tensor(chunk)].cpu().numpy() / math.log(2))
+            token_bits.append(nats_to_bits(-logp[torch.arange(len(chunk)), torch.tensor(chunk)].cpu().numpy()))
     token_bits = np.concatenate(token_bits)
     return CodeLength(bits=float(token_bits.sum()), n_tokens=len(ids), n_bytes=len(text.encode("utf-8")),
                       token_bits=token_bits)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from elastic import checkers, coding, coursework, exercises
+from elastic import checkers, coding, coursework, exercises, prediction
 from elastic.answer_key import compression_prediction, joint_compression
 from elastic.errors import ElasticError
 
@@ -127,6 +127,18 @@ def test_kraft_reference_distribution_is_optimal_for_its_lengths():
     lengths = compression_prediction.KRAFT_LENGTHS[1]
     assert tuple(coding.huffman_lengths(p)) == lengths
     assert math.isclose(coding.entropy(p), sum(x * n for x, n in zip(p, lengths)))
+
+
+def test_library_functions_behind_the_references_on_known_answers():
+    assert coding.kraft_sum((1, 2, 3, 3)) == 1 and coding.kraft_sum((1, 2, 2, 2)) == Fraction(5, 4)
+    assert coding.dyadic_distribution((1, 2, 3, 3)) == (Fraction(1, 2), Fraction(1, 4), Fraction(1, 8), Fraction(1, 8))
+    with pytest.raises(ElasticError, match="Kraft sum of \\(1, 2, 3\\) is 7/8, not 1"):
+        coding.dyadic_distribution((1, 2, 3))
+    with pytest.raises(ElasticError, match="integers >= 0"):
+        coding.kraft_sum((1, -1))
+    assert math.isclose(prediction.nats_to_bits(math.log(2)), 1)
+    length = prediction.CodeLength.from_loss(math.log(2), n_tokens=300, n_bytes=1200)
+    assert math.isclose(length.bits, 300) and math.isclose(length.bits_per_byte, 0.25)
 
 
 def test_acl_sign_perturbation_makes_every_cross_entropy_grow():

@@ -76,11 +76,8 @@ UNITS = {"loss_nats": 2.3, "n_tokens": 300, "n_bytes": 1200}
 def _units_key() -> Key:
     from elastic.prediction import CodeLength
 
-    def length(bits_per_token) -> CodeLength:
-        return CodeLength(bits_per_token * UNITS["n_tokens"], UNITS["n_tokens"], UNITS["n_bytes"])
-
-    right = length(UNITS["loss_nats"] / math.log(2))
-    nats = length(UNITS["loss_nats"])
+    right = CodeLength.from_loss(**UNITS)
+    nats = CodeLength(UNITS["loss_nats"] * UNITS["n_tokens"], UNITS["n_tokens"], UNITS["n_bytes"])
     return Key(
         {"bits": right.bits, "bits_per_byte": right.bits_per_byte},
         (Mistake("bits", nats.bits, "that is the length in nats: divide by ln 2 to get bits"),
@@ -109,9 +106,11 @@ def _kraft_key() -> Key:
     """Kraft–McMillan: lengths ℓ have a prefix-free binary code iff sum 2^-ℓ <= 1; they are
     optimal for P = 2^-ℓ (tests/test_exercises.py checks with the library that Huffman finds them
     and that their expected length is the entropy)."""
-    exists = [sum(Fraction(1, 2**length) for length in lengths) <= 1 for lengths in KRAFT_LENGTHS]
+    from elastic import coding
+
+    exists = [coding.kraft_sum(lengths) <= 1 for lengths in KRAFT_LENGTHS]
     second = KRAFT_LENGTHS[1]
-    p = tuple(Fraction(1, 2**length) for length in second)
+    p = coding.dyadic_distribution(second)
     return Key(
         {"first": exists[0], "second": exists[1], "distribution": p},
         (Mistake("first", not exists[0],
