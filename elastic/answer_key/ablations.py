@@ -33,4 +33,4 @@ checked(
     hint="find the two grid points between which the KL falls below ε and interpolate linearly",
 )
 
-open_question("ex-ablation-reference", chapter=CHAPTER, kind="experiment", needs="cpu")
+open_question("ex-ablation-reference", chapter=CHAPTER, kind="experiment", needs="paper")

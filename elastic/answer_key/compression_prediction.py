@@ -133,4 +133,4 @@ checked(
          "reaches the entropy when ℓ(x) = -log2 P(x)",
 )
 
-open_question("ex-cp-determinism", chapter=CHAPTER, kind="experiment", needs="gpu")
+open_question("ex-cp-determinism", chapter=CHAPTER, kind="experiment", needs="paper")

@@ -55,4 +55,4 @@ checked(
 )
 
 open_question("ex-lifecycle-entropy-bounds", chapter=CHAPTER, kind="derivation", needs="paper")
-open_question("ex-lifecycle-kl-estimator", chapter=CHAPTER, kind="experiment", needs="cpu")
+open_question("ex-lifecycle-kl-estimator", chapter=CHAPTER, kind="experiment", needs="paper")

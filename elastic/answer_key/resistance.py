@@ -7,4 +7,4 @@ from elastic.checkers import open_question
 CHAPTER = "resistance"
 
 open_question("ex-resistance-entropy", chapter=CHAPTER, kind="derivation", needs="paper")
-open_question("ex-resistance-steps", chapter=CHAPTER, kind="experiment", needs="cpu")
+open_question("ex-resistance-steps", chapter=CHAPTER, kind="experiment", needs="paper")
