@@ -89,7 +89,7 @@ def exact_or_float(value) -> Fraction | float:
 
         if isinstance(value, sp.Rational):
             return Fraction(int(value.p), int(value.q))
-        if getattr(value, "is_number", False) and value.is_real:
+        if getattr(value, "is_number", False) and value.is_extended_real:  # sp.oo reads as inf
             return float(value)
     raise TypeError(f"{type(value).__name__} is not a number")
 

@@ -84,7 +84,12 @@ plots.joint_table(res)
 import sympy as sp
 
 k = sp.Symbol("k", positive=True)
-ex_joint_two_leaves = {"CE1": sp.log((k + 1) / k, 2), "CE2": sp.log(k + 1, 2)}
+ce1, ce2 = sp.log((k + 1) / k, 2), sp.log(k + 1, 2)
+ex_joint_two_leaves = {
+    "CE1": ce1, "CE2": ce2,
+    "CE1_limit": sp.limit(ce1, k, sp.oo),  # 0: the large dataset codes almost for free
+    "CE2_limit": sp.limit(ce2, k, sp.oo),  # oo: the small one pays more and more
+}
 ex_joint_two_leaves
 
 # %% tags=["solution"] exercise="ex-joint-average"

@@ -20,8 +20,8 @@ CHAPTER = "joint_compression"
 LABELS = exercises.labels(CHAPTER, checked_only=True)
 #: Bob's answers: each a known mistake of the answer key.
 WRONG = {
-    "ex-joint-two-leaves": 'k = sp.Symbol("k", positive=True)\n'
-                           'ex_joint_two_leaves = {"CE1": sp.log((k + 1) / k), "CE2": sp.log(k + 1, 2)}',
+    "ex-joint-two-leaves": 'k = sp.Symbol("k", positive=True)\nex_joint_two_leaves = '
+                           '{"CE1": sp.log((k + 1) / k), "CE2": sp.log(k + 1, 2), "CE1_limit": 0, "CE2_limit": sp.oo}',
     "ex-joint-average": 'k = sp.Symbol("k", positive=True)\nex_joint_average = '
                         '{"weighted_sum": sp.log((k + 1) / k, 2) + sp.log(k + 1, 2), "arxiv_weighted_sum": 1}',
     "ex-joint-acl-sign": 'ex_joint_acl_sign = {"direction": "up", "agrees_with_acl": True}',

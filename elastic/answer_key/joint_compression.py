@@ -46,25 +46,45 @@ def _joint_entropy(k) -> float:
     return coding.cross_entropy(_joint(k), DEPTH)
 
 
+def _limits() -> dict:
+    """CE_1 and CE_2 as k → ∞, where the joint tree becomes D_1's own: CE_1 tends to D_1's entropy,
+    and CE_2 to the cost of D_2 under D_1's code, infinite when that code gives a leaf of D_2
+    probability 0 (which coding.cross_entropy refuses)."""
+    from elastic import coding
+
+    d1, d2 = _trees()
+    p2, p1 = coding.aligned_leaves([d2, d1], DEPTH)
+    uncoded = (p1[p2 > 0] == 0).any()
+    return {"CE1_limit": coding.cross_entropy(d1, DEPTH),
+            "CE2_limit": math.inf if uncoded else coding.cross_entropy(d2, DEPTH, d1)}
+
+
 def _two_leaves_key() -> Key:
     return Key(
-        {"CE1": _ce1, "CE2": _ce2},
+        {"CE1": _ce1, "CE2": _ce2, **_limits()},
         (Mistake("CE1", lambda k: _ce1(k) * math.log(2), "CE is counted in bits: use log base 2"),
          Mistake("CE2", lambda k: _ce2(k) * math.log(2), "CE is counted in bits: use log base 2"),
          Mistake("CE1", _ce2, "D1 is the large dataset: its leaf has joint probability k/(k + 1)"),
          Mistake("CE1", lambda k: 0.0,
                  "the code is built on the joint tree, not on D1's own: CE1 is a cross-entropy"),
          Mistake("CE2", lambda k: 0.0,
-                 "the code is built on the joint tree, not on D2's own: CE2 is a cross-entropy")),
+                 "the code is built on the joint tree, not on D2's own: CE2 is a cross-entropy"),
+         Mistake("CE1_limit", math.inf,
+                 "D1's leaf has joint probability k/(k + 1) → 1, and coding it costs -log2 1 = 0 bits"),
+         Mistake("CE1_limit", _ce1(1), "that is CE_1 at k = 1, when both datasets weigh the same; as k "
+                                       "grows, D1's leaf probability k/(k + 1) tends to 1"),
+         Mistake("CE2_limit", 0,
+                 "D2's leaf has joint probability 1/(k + 1) → 0: its code length log2(k + 1) grows without bound")),
     )
 
 
 checked(
     "ex-joint-two-leaves", chapter=CHAPTER, kind="derivation", needs="paper",
-    ask="CE_1 and CE_2 in bits, as functions of k",
-    parts={"CE1": Sampled(("k",), K_POINTS), "CE2": Sampled(("k",), K_POINTS)}, key=_two_leaves_key,
+    ask="CE_1 and CE_2 in bits, as functions of k, and their limits as k → ∞ (math.inf or sp.oo for an infinite one)",
+    parts={"CE1": Sampled(("k",), K_POINTS), "CE2": Sampled(("k",), K_POINTS),
+           "CE1_limit": Number(), "CE2_limit": Number()}, key=_two_leaves_key,
     hint="the joint leaves are the size-weighted average of the two datasets' leaves; CE_i codes "
-         "D_i's leaves with the joint ones",
+         "D_i's leaves with the joint ones, and as k grows the joint leaves tend to D1's",
 )
 
 #: k of the second part of ex-joint-average (any k > 0 gives 1).
