@@ -155,8 +155,12 @@ ex_mass_pareto_c
 # %% tags=["solution"] exercise="ex-mass-zipf"
 import sympy as sp
 
-s = sp.Symbol("s", positive=True)
-ex_mass_zipf = 1 / s
+s, x = sp.symbols("s x", positive=True)
+alpha = sp.Rational(1, 2)  # α = 1/s at s = 2
+ex_mass_zipf = {
+    "alpha": 1 / s,
+    "mean": sp.integrate(x * alpha * x ** (-alpha - 1), (x, 1, sp.oo)),  # oo: no finite mean for α ≤ 1
+}
 ex_mass_zipf
 
 # %% tags=["solution"] exercise="ex-mass-sampled"

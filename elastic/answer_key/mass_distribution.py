@@ -53,25 +53,48 @@ def _zipf_alpha(s) -> float:
     return mass.fit_pareto(mass.mass_values(tree)).alpha
 
 
+#: An exponent s >= 1 of ex-mass-zipf, where α = 1/s, and the Pareto scale its mean is taken with.
+LARGE_S, SCALE = 2, 1
+
+
+def _pareto_mean(alpha) -> float:
+    """The mean of a Pareto law with exponent ``alpha`` and scale ``SCALE``: inf when it diverges."""
+    from elastic.theory import elasticity
+
+    return float(elasticity.expect(lambda x: x, alpha=alpha, c=SCALE))
+
+
 def _zipf_key() -> Key:
+    import sympy as sp
+
+    from elastic.theory import elasticity
+
+    alpha = 1 / sp.Integer(LARGE_S)  # the first part's α = 1/s, checked against the fitted tails
+    closed_form = elasticity.expect(lambda x: x)  # αc/(α - 1), which assumes α > 1
     return Key(
-        {"alpha": _zipf_alpha},
+        {"alpha": _zipf_alpha, "mean": _pareto_mean(alpha)},
         (Mistake("alpha", lambda s: 1 / _zipf_alpha(s),
                  "the ranks with mass at least x are r ≤ (V/(xZ))^(1/s): the exponent of the tail is "
                  "the inverse of s"),
          Mistake("alpha", lambda s: _zipf_alpha(s) + 1,
                  "1 + 1/s is the exponent of the density; α is the exponent of the tail P(X ≥ x)"),
          Mistake("alpha", lambda s: _zipf_alpha(s) - 1,
-                 "P(X ≥ x) = r(x)/V ∝ x^(-1/s): count the ranks whose mass is at least x")),
+                 "P(X ≥ x) = r(x)/V ∝ x^(-1/s): count the ranks whose mass is at least x"),
+         Mistake("mean", 1, "E[X] = 1 holds for the mass distribution by construction, but a Pareto law with "
+                            "α = 1/s ≤ 1 has no finite mean: that is what goes wrong"),
+         Mistake("mean", float(closed_form.subs({elasticity.ALPHA: alpha, elasticity.C: SCALE})),
+                 "αc/(α - 1) holds only for α > 1; for α ≤ 1 the integral of x times the density diverges"),
+         Mistake("mean", _pareto_mean(LARGE_S), f"α = 1/s: s = {LARGE_S} gives α = 1/{LARGE_S}, not {LARGE_S}")),
     )
 
 
 checked(
     "ex-mass-zipf", chapter=CHAPTER, kind="derivation", needs="paper",
-    ask="α as a function of s",
-    parts={"alpha": Sampled(("s",), S_POINTS, rtol=1e-2)}, key=_zipf_key,
+    ask=f"α as a function of s, and the mean of a Pareto law with that α at s = {LARGE_S} and scale c = {SCALE} "
+        "(math.inf or sp.oo if it is infinite)",
+    parts={"alpha": Sampled(("s",), S_POINTS, rtol=1e-2), "mean": Number()}, key=_zipf_key,
     hint="a leaf has mass X = V p_r; count the ranks r with V p_r ≥ x to get P(X ≥ x), and read α "
-         "as its exponent (give α as a function of s)",
+         "as its exponent (give α as a function of s); then ask whether E[X] = ∫ x αc^α x^(-α-1) dx converges",
 )
 
 open_question("ex-mass-mixture", chapter=CHAPTER, kind="derivation", needs="paper")
