@@ -180,3 +180,9 @@ glue_figure("fig_lc_resistance", plots.lifecycle_resistance(res))
 odds = (0.8 / 0.2) ** 3 * (0.2 / 0.8) ** 2
 ex_lifecycle_posterior = {"posterior": odds / (1 + odds), "half": lambda n, m: 2 * m == n}
 ex_lifecycle_posterior["posterior"]
+
+# %% tags=["solution"] exercise="ex-lifecycle-entropy-bounds"
+ex_lifecycle_entropy_bounds = {
+    "lower": lambda P, Q: P == Q,                                 # x reveals nothing: H(A | X) = H(A)
+    "upper": lambda P, Q: all(p * q == 0 for p, q in zip(P, Q)),  # disjoint supports: H(A | X) = 0
+}

@@ -54,5 +54,59 @@ checked(
          "negative one; give the condition on the length n and the number m of positive letters",
 )
 
-open_question("ex-lifecycle-entropy-bounds", chapter=CHAPTER, kind="derivation", needs="paper")
+#: Pairs of sources (P_+, P_-) on three sequences, mixed half and half: equal ones, ones with
+#: disjoint supports, and overlapping ones.
+SOURCE_PAIRS = (
+    ((0.5, 0.5, 0.0), (0.5, 0.5, 0.0)), ((1.0, 0.0, 0.0), (1.0, 0.0, 0.0)),
+    ((1.0, 0.0, 0.0), (0.0, 0.5, 0.5)), ((0.5, 0.5, 0.0), (0.0, 0.0, 1.0)),
+    ((0.8, 0.2, 0.0), (0.2, 0.8, 0.0)), ((0.5, 0.5, 0.0), (0.0, 0.5, 0.5)),
+)
+#: The mixture weights w of ex-lifecycle-entropy-bounds.
+HALVES = (0.5, 0.5)
+
+
+def _entropies(plus, minus) -> tuple[float, float, float]:
+    """``sum_a w_a H(P_a)``, ``H(P_1)`` and ``H(w) + sum_a w_a H(P_a)`` for the mixture of ``plus``
+    and ``minus`` with weights ``HALVES``."""
+    from elastic import coding
+
+    within = sum(w * coding.entropy(p) for w, p in zip(HALVES, (plus, minus)))
+    mixture = [HALVES[0] * a + HALVES[1] * b for a, b in zip(plus, minus)]
+    return within, coding.entropy(mixture), coding.entropy(HALVES) + within
+
+
+def _lower(plus, minus) -> bool:
+    low, h, _ = _entropies(plus, minus)
+    return math.isclose(h, low, abs_tol=1e-12)
+
+
+def _upper(plus, minus) -> bool:
+    _, h, high = _entropies(plus, minus)
+    return math.isclose(h, high, abs_tol=1e-12)
+
+
+def _bounds_key() -> Key:
+    return Key(
+        {"lower": _lower, "upper": _upper},
+        (Mistake("lower", _upper, "that is when the upper bound is reached, where x reveals the attribute "
+                                  "(H(A | X) = 0); the lower one needs H(A | X) = H(A): x reveals nothing"),
+         Mistake("upper", _lower, "that is when the lower bound is reached, where x reveals nothing; the upper "
+                                  "one needs H(A | X) = 0: every x tells its source"),
+         Mistake("upper", lambda plus, minus: plus != minus,
+                 "different sources are not enough: x reveals the attribute only when no sequence has both"),
+         Mistake("upper", lambda plus, minus: False,
+                 "the upper bound is reached when no sequence has both sources: then x reveals the attribute")),
+    )
+
+
+checked(
+    "ex-lifecycle-entropy-bounds", chapter=CHAPTER, kind="derivation", needs="paper",
+    ask="for two sources P and Q (tuples of the probabilities of the same sequences) mixed with weights 1/2 "
+        "and 1/2, the condition on (P, Q) under which the lower bound is reached, and the one under which the "
+        "upper bound is",
+    parts={"lower": Predicate(("P", "Q"), SOURCE_PAIRS), "upper": Predicate(("P", "Q"), SOURCE_PAIRS)},
+    key=_bounds_key,
+    hint="H(P_1) = H(w) + sum_a w_a H(P_a) - H(A | X), and 0 ≤ H(A | X) ≤ H(A): ask when the sequence "
+         "reveals nothing about the attribute, and when it reveals it",
+)
 open_question("ex-lifecycle-kl-estimator", chapter=CHAPTER, kind="experiment", needs="paper")
