@@ -357,7 +357,8 @@ class Key:
 @dataclass(eq=False)
 class Exercise:
     """One ``{exercise}`` of the book. A checked one has ``parts`` ({name: Kind}) and ``key``, a
-    function computing its :class:`Key` with the library; an open question has neither."""
+    function computing its :class:`Key` with the library; an open question has neither. A checked
+    exercise that also asks for an argument is *partly open*: ``open_part`` names that question."""
 
     label: str
     chapter: str
@@ -367,6 +368,7 @@ class Exercise:
     hint: str = ""
     parts: dict[str, Kind] = field(default_factory=dict)
     key: Callable[[], Key] | None = None
+    open_part: str = ""
 
     @property
     def checked(self) -> bool:
@@ -442,10 +444,11 @@ def _add(exercise: Exercise) -> Exercise:
 
 
 def checked(label: str, *, chapter: str, kind: str, needs: str, ask: str, parts: dict[str, Kind],
-            key: Callable[[], Key], hint: str) -> Exercise:
+            key: Callable[[], Key], hint: str, open_part: str = "") -> Exercise:
     """Register an exercise with a checker: ``ask`` says what the answer gives (its ``parts``),
-    ``hint`` how to find it, and ``key()`` computes its answer key with the library."""
-    return _add(Exercise(label, chapter, kind, needs, ask, hint, dict(parts), key))
+    ``hint`` how to find it, and ``key()`` computes its answer key with the library;
+    ``open_part`` is the question it also asks whose answer is an argument, if any."""
+    return _add(Exercise(label, chapter, kind, needs, ask, hint, dict(parts), key, open_part))
 
 
 def open_question(label: str, *, chapter: str, kind: str, needs: str) -> Exercise:

@@ -118,6 +118,9 @@ def student_notebook(root: Path, name: str, answers: bool = False):
         answer = nbformat.v4.new_code_cell(worked.get(label) or _answer_cell(exercise))
         answer.metadata.update({"tags": [ANSWER_TAG], EXERCISE_KEY: label})
         cells += [answer, nbformat.v4.new_code_cell(f'check("{label}", {exercise.variable})')]
+        if exercise.open_part:
+            cells.append(nbformat.v4.new_markdown_cell(
+                f"*Not checked: {exercise.open_part}. Compare your argument with the solution in the book.*"))
     cells.append(nbformat.v4.new_code_cell(f'print(score("{name}"))'))
     nb.cells += cells
     return nb
@@ -153,22 +156,34 @@ def _link(exercise: checkers.Exercise) -> str:
     return f"{{ref}}`{exercise.label} <{exercise.label}>`"
 
 
+def _checker(exercise: checkers.Exercise) -> str:
+    if not exercise.checked:
+        return "open question"
+    return "yes, partly open" if exercise.open_part else "yes"
+
+
 def table_markdown(root: Path) -> str:
     """The coursework page's body: every exercise (chapter, kind, needs, checker), the counts of
-    each kind, and the open questions, from the registry."""
+    each kind, the open questions and the questions left open in checked exercises, from the
+    registry."""
     root = Path(root)
     rows = ["| Exercise | Chapter | Kind | Needs | Checker |", "|---|---|---|---|---|"]
     registry = [exercises.get(label) for label in exercises.labels()]
     for e in registry:
-        rows.append(f"| {_link(e)} | {{doc}}`{e.chapter}` | {e.kind} | {_needs(root, e)} | "
-                    f"{'yes' if e.checked else 'open question'} |")
-    counts = ["| Kind | Exercises | With a checker | Open questions |", "|---|---|---|---|"]
-    for kind in checkers.KINDS:
-        of_kind = [e for e in registry if e.kind == kind]
-        counts.append(f"| {kind} | {len(of_kind)} | {sum(e.checked for e in of_kind)} | "
-                      f"{sum(not e.checked for e in of_kind)} |")
-    counts.append(f"| **all** | **{len(registry)}** | **{sum(e.checked for e in registry)}** | "
-                  f"**{sum(not e.checked for e in registry)}** |")
+        rows.append(f"| {_link(e)} | {{doc}}`{e.chapter}` | {e.kind} | {_needs(root, e)} | {_checker(e)} |")
+
+    def count(name: str, of_kind: list[checkers.Exercise], bold: str = "") -> str:
+        numbers = (len(of_kind), sum(e.checked for e in of_kind), sum(bool(e.open_part) for e in of_kind),
+                   sum(not e.checked for e in of_kind))
+        return f"| {name} | " + " | ".join(f"{bold}{n}{bold}" for n in numbers) + " |"
+
+    counts = ["| Kind | Exercises | With a checker | Of these, partly open | Open questions |", "|---|---|---|---|---|"]
+    counts += [count(kind, [e for e in registry if e.kind == kind]) for kind in checkers.KINDS]
+    counts.append(count("**all**", registry, "**"))
     open_ = [f"- {_link(e)} ({{doc}}`{e.chapter}`, {e.kind})" for e in registry if not e.checked]
-    return ("\n".join(rows) + "\n\n" + "\n".join(counts)
+    partly = [f"- {_link(e)} ({{doc}}`{e.chapter}`): {e.open_part}" for e in registry if e.open_part]
+    page = ("\n".join(rows) + "\n\n" + "\n".join(counts)
             + "\n\nThe open questions, whose answer is an argument rather than a value:\n\n" + "\n".join(open_) + "\n")
+    if partly:
+        page += "\nThe questions that checked exercises leave open, to compare with the solution:\n\n" + "\n".join(partly) + "\n"
+    return page

@@ -114,6 +114,10 @@ glue_figure("fig_rebound_secondary", plots.rebound_secondary(res))
 # one against the answer key, which the library computes. Student notebooks (`python -m elastic
 # student-notebooks`) leave these cells out and give each exercise an answer cell and a check.
 
+# %% tags=["solution"] exercise="ex-rebound-saturation"
+ex_rebound_saturation = "initial drop"  # Δ(p) = a(p, 0) - a(p, n_1): a larger p must fall further
+ex_rebound_saturation
+
 # %% tags=["solution"] exercise="ex-rebound-rates"
 ex_rebound_rates = (2000 - 1000) / (200 - 100)  # the same fall per sample, over steps of 1,000 and 100
 ex_rebound_rates

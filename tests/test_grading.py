@@ -74,6 +74,9 @@ def test_the_real_chapters_student_notebooks(tmp_path, capsys):
     assert len(checks) == len(exercises.labels(checked_only=True))
     nb = nbformat.read(tmp_path / "resistance.ipynb", as_version=4)
     assert sum("*Open question, not checked" in c.source for c in nb.cells) == 2
+    nb = nbformat.read(tmp_path / "rebound.ipynb", as_version=4)  # a partly open exercise says what is not checked
+    i = answer_cell(nb, "ex-rebound-saturation")
+    assert nb.cells[i + 2].source.startswith("*Not checked: why the paper's evaluation on held-out prompts")
 
 
 def test_grade_three_submissions(tmp_path):

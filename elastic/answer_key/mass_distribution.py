@@ -126,4 +126,5 @@ checked(
     parts={"X": Number()}, key=_sampled_key,
     hint="every sampled continuation is its own leaf with probability 1/N; give the mass X = M p "
          "that every leaf carries",
+    open_part="how large N must be before the sampled tree can say anything about the model's tail",
 )
