@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import ast
 import datetime
-import hashlib
 import inspect
 import json
 import os
@@ -27,7 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-from elastic import chapters, colab, coursework, experiments, findings, plan, progress, report, results
+from elastic import cache, chapters, colab, coursework, experiments, findings, plan, progress, report, results
 from elastic.data import catalog
 from elastic.chapters import (KERNEL, SOLUTION_TAG, executed_dir, read_execution, source_path, toc_notebooks,
                               write_execution)
@@ -163,14 +162,10 @@ def results_dir(root: Path, preset: str) -> Path:
     return (base if base.is_absolute() else root / base) / preset
 
 
-def file_hash(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _fingerprints(root: Path, name: str, preset: str) -> dict[str, str]:
     """sha256 of every results file chapter ``name`` uses, by file name (what its page glues)."""
     folder = results_dir(root, preset)
-    return {f"{u}.json": file_hash(folder / f"{u}.json") for u in sorted(chapters.results_used(root, name))
+    return {f"{u}.json": cache.file_key(folder / f"{u}.json") for u in sorted(chapters.results_used(root, name))
             if (folder / f"{u}.json").exists()}
 
 
@@ -279,7 +274,7 @@ def built_from(root: Path, names: list[str], preset: str, depth: int) -> str:
     for f in files:
         created = json.loads((folder / f).read_text())["provenance"]["created"][:16].replace("T", " ")
         lines.append(f"- {{download}}`{f} <{'../' * depth}{DOWNLOADS}/{preset}/{f}>`: created {created} UTC, "
-                     f"sha256 `{file_hash(folder / f)[:12]}`")
+                     f"sha256 `{cache.file_key(folder / f, length=12)}`")
     return "\n".join(lines)
 
 

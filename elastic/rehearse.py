@@ -55,7 +55,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fnmatch
-import hashlib
 import json
 import math
 import os
@@ -67,6 +66,7 @@ from pathlib import Path
 
 from elastic import config as presets
 from elastic import experiments
+from elastic.cache import content_key
 from elastic.errors import ElasticError
 from elastic.prose import count
 
@@ -107,7 +107,7 @@ class Settings:
     smoke: bool = False
 
     def key(self) -> str:
-        return hashlib.sha256(json.dumps(dataclasses.asdict(self), sort_keys=True).encode()).hexdigest()[:12]
+        return content_key(dataclasses.asdict(self), length=12)
 
 
 def run_dir(settings: Settings) -> Path:
