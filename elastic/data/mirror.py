@@ -38,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
+from elastic.cache import Store, content_key
 from elastic.data import catalog
 from elastic.errors import ElasticError
 
@@ -318,9 +319,8 @@ def write_dataset(cache: Path, entry: catalog.Dataset, seed: int = 0) -> Path:
 
 def fingerprint() -> str:
     """What the mirror is made of: the catalog's facts and this module's code (12 hex digits)."""
-    payload = repr([sorted(catalog.MODELS.items()), sorted(catalog.DATASETS.items()),
-                    inspect.getsource(inspect.getmodule(fingerprint))])
-    return hashlib.sha256(payload.encode()).hexdigest()[:12]
+    return content_key([sorted(catalog.MODELS.items()), sorted(catalog.DATASETS.items()),
+                        inspect.getsource(inspect.getmodule(fingerprint))], length=12)
 
 
 def default_root() -> Path:
@@ -332,19 +332,18 @@ def default_root() -> Path:
 
 def build(root: Path | None = None) -> Path:
     """The mirror of every catalog id under ``root`` (built once per fingerprint, atomically, then
-    reused); returns the hub cache directory to point ``HF_HUB_CACHE`` at."""
-    from elastic.results import atomic_directory
-
-    target = Path(root or default_root()) / fingerprint()
-    if (target / "complete").exists():
-        return target
-    with atomic_directory(target, marker="complete") as tmp:
+    reused, an entry of a :class:`elastic.cache.Store`); returns the hub cache directory to point
+    ``HF_HUB_CACHE`` at."""
+    store, key = Store(root or default_root(), entry="mirror"), fingerprint()
+    if store.directory(key, marker="complete"):
+        return store.path(key)
+    with store.write_directory(key, marker="complete") as tmp:
         for entry in catalog.MODELS.values():
             write_model(tmp, entry)
         for entry in catalog.DATASETS.values():
             write_dataset(tmp, entry)
         (tmp / "complete").write_text(json.dumps(sorted([*catalog.MODELS, *catalog.DATASETS])))
-    return target
+    return store.path(key)
 
 
 @contextlib.contextmanager
