@@ -3,11 +3,14 @@ written whole or not at all.
 
 *Keys.* :func:`content_key` hashes a description of what made an entry (canonical JSON: sorted
 keys, sets sorted, anything else JSON cannot write as its ``str``), never where the cache lives,
-so a copied or moved cache keeps its entries. :func:`file_key` hashes a file's content, and
+so a copied or moved cache keeps its entries; it is defined in :mod:`elastic.results`, whose
+directories of overridden runs it keys too. :func:`file_key` hashes a file's content, and
 :func:`source_key` a local dataset, model or scorer (file or directory) that a key names. They key
 the alignment stages and cells (:mod:`elastic.lab`), the lifecycle stages
 (:mod:`elastic.stages`), the fine-tuning runs (:mod:`elastic.train`), the SmolLM2 conversion
-(:mod:`elastic.models`) and the chapters' records (:mod:`elastic.chapters`).
+(:mod:`elastic.models`), the hub mirror (:mod:`elastic.data.mirror`), the rehearsals
+(:mod:`elastic.rehearse`) and the chapters' records and results files (:mod:`elastic.chapters`,
+:mod:`elastic.book`).
 
 *Entries.* A :class:`Store` holds entries under one directory: a JSON value as ``<key>.json``, or a
 directory ``<key>/`` that counts as present once its marker file exists. Both are written with
@@ -24,19 +27,9 @@ import json
 from pathlib import Path
 
 from elastic.errors import ElasticError
-from elastic.results import atomic_directory, atomic_write_text
-
-
-def canonical(value):
-    """JSON for what ``json`` cannot write. Sets (peft's ``target_modules``) are sorted: their
-    iteration order changes from process to process, and a key must not."""
-    return sorted(map(str, value)) if isinstance(value, (set, frozenset)) else str(value)
-
-
-def content_key(payload, length: int = 16) -> str:
-    """sha256 (its first ``length`` hex digits) of ``payload`` as canonical JSON."""
-    text = json.dumps(payload, sort_keys=True, default=canonical)
-    return hashlib.sha256(text.encode()).hexdigest()[:length]
+# the content hash lives with the results store, which keys overridden runs' directories with it
+# (it cannot import this module, which writes through it); the cache's keys are read from here
+from elastic.results import atomic_directory, atomic_write_text, canonical, content_key  # noqa: F401
 
 
 def file_key(path: str | Path, *, sample: int | None = None, length: int = 64) -> str:

@@ -56,8 +56,7 @@ def run_dir(preset: str, overrides: dict | None = None) -> Path:
     override never replaces a file the book is built from."""
     if not overrides:
         return root() / preset
-    canonical = json.dumps(to_jsonable(overrides), sort_keys=True)
-    return root() / f"{preset}+{hashlib.sha256(canonical.encode()).hexdigest()[:12]}"
+    return root() / f"{preset}+{content_key(to_jsonable(overrides), length=12)}"
 
 
 def use_run_dir(preset: str, overrides: dict | None) -> Path:
@@ -150,6 +149,19 @@ def to_jsonable(value):
     if isinstance(value, Path):
         return str(value)
     return value
+
+
+def canonical(value):
+    """JSON for what ``json`` cannot write. Sets (peft's ``target_modules``) are sorted: their
+    iteration order changes from process to process, and a key must not."""
+    return sorted(map(str, value)) if isinstance(value, (set, frozenset)) else str(value)
+
+
+def content_key(payload, length: int = 16) -> str:
+    """sha256 (its first ``length`` hex digits) of ``payload`` as canonical JSON: the book's one
+    content hash, for the keys of :mod:`elastic.cache` and the directories of :func:`run_dir`."""
+    text = json.dumps(payload, sort_keys=True, default=canonical)
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
 def git_sha() -> str | None:
