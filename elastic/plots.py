@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from elastic.errors import ElasticError
+from elastic.stats import standard_error
 from elastic.tokentree import TokenTree
 
 #: Largest tree :func:`draw_token_tree` will draw; prune bigger ones first.
@@ -710,7 +711,7 @@ def secondary_panel(ax, panel: dict, title: str = "") -> None:
     standard error over the prompts, in the layout of :func:`rebound_panel`."""
     sec = panel["secondary"]
     values = np.asarray(sec["cells"], dtype=float)  # (first amounts, 1 + second amounts, prompts)
-    se = values.std(axis=2, ddof=1) / np.sqrt(values.shape[2])
+    se = standard_error(values, axis=2)
     _first_stage_lines(ax, panel, values.mean(axis=2), se, plt.cm.Oranges)
     ax.axhline(np.mean(sec["base"]), color="0.3", ls="--", label="θ0 (base)")
     ax.set_ylabel(sec["metric_name"])
@@ -810,7 +811,7 @@ def scaling_trends(res: dict):
         series = res[name]
         lx = np.log10(np.asarray(series["x"], dtype=float))
         values = np.array([p["rebound"] for p in series["panels"][dataset]])  # (models, seeds)
-        mean, se = values.mean(axis=1), values.std(axis=1, ddof=1) / np.sqrt(values.shape[1])
+        mean, se = values.mean(axis=1), standard_error(values, axis=1)
         ax.errorbar(lx, mean, yerr=se, fmt="o", capsize=3, color="C0")
         for x, y, label in zip(lx, mean, series["labels"]):
             ax.annotate(label, (x, y), textcoords="offset points", xytext=(5, 5), fontsize=7)

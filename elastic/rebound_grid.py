@@ -352,9 +352,8 @@ def curves(panel: dict) -> dict:
     """
     per_seed = np.array([[[np.mean(c) for c in row] for row in s["cells"]] for s in panel["seeds"]])
     base = np.array([np.mean(s["base"]) for s in panel["seeds"]])
-    k = len(base)
-    return {"base": float(base.mean()), "base_se": float(base.std(ddof=1) / np.sqrt(k)),
-            "mean": per_seed.mean(0).tolist(), "se": (per_seed.std(0, ddof=1) / np.sqrt(k)).tolist()}
+    return {"base": float(base.mean()), "base_se": standard_error(base),
+            "mean": per_seed.mean(0).tolist(), "se": standard_error(per_seed, axis=0).tolist()}
 
 
 def draw(cfg: GridConfig, grid: Grid) -> None:
