@@ -25,6 +25,7 @@ import numpy as np
 
 from elastic import power
 from elastic.errors import ElasticError
+from elastic.stats import per_seed_slopes
 
 #: Two-sided level of every interval.
 LEVEL = 0.95
@@ -263,22 +264,9 @@ def deceleration(panel: dict) -> tuple[list[float], list[float]]:
     return values, scales
 
 
-def per_seed_slopes(x, values) -> list[float]:
-    """Least-squares slopes of ``values[m][k]`` (model m, seed k) on log10(``x[m]``), one per seed.
-
-    Chapters: lifecycle.
-    """
-    lx = np.log10(np.asarray(x, dtype=float))
-    if len(lx) < 3 or np.ptp(lx) == 0:
-        raise ElasticError(f"a trend needs at least 3 distinct positions, got {list(x)}")
-    values = np.asarray(values, dtype=float)
-    centred = lx - lx.mean()
-    return ((centred @ (values - values.mean(0))) / (centred @ centred)).tolist()
-
-
 def slope(x, panels_in_order: list[dict]) -> tuple[list[float], float]:
     """Per seed: the slope of the rebound statistic of each panel on log10(x) (the panels share
-    their seeds, :func:`per_seed_slopes`); and the scale, the mean alignment gain over the panels
+    their seeds, :func:`elastic.stats.per_seed_slopes`); and the scale, the mean alignment gain over the panels
     per decade of the span of x.
 
     Chapters: scaling, lifecycle.

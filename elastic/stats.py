@@ -6,7 +6,8 @@ finite trees, the KL table) computes it from these helpers, so one convention ho
 * a statistic that is *undefined* on its data (a rank correlation of a constant series, a fit
   through fewer than three points) is ``None`` where it is a single number a verdict reads
   (:func:`spearman`), and NaN inside arrays and fits (:func:`standard_error`, :func:`fit_loglog`),
-  where a missing value must keep its place;
+  where a missing value must keep its place; a claim's trend over seeds (:func:`per_seed_slopes`)
+  raises instead, since a claim is not judged on too few positions;
 * intervals are two-sided ``level`` intervals of Student's t (:func:`t_interval`);
 * a verdict that its data cannot decide is ``None``, never ``False`` (:func:`elastic.prose.words`
   puts it in words).
@@ -18,6 +19,9 @@ bootstrap, minimal detectable effects and three-outcome verdicts.
 from __future__ import annotations
 
 import numpy as np
+
+from elastic.errors import ElasticError
+
 
 def standard_error(values, axis: int | None = None):
     """Standard error of the mean: sample standard deviation (``ddof=1``) over ``sqrt(n)``.
@@ -89,6 +93,23 @@ def fit_loglog(x, y, level: float = 0.95) -> dict:
     fit = stats.linregress(np.log10(x[keep]), np.log10(y[keep]))
     return {**out, "slope": fit.slope, "intercept": fit.intercept,
             "ci": t_interval(fit.slope, fit.stderr, keep.sum() - 2, level)}
+
+
+def per_seed_slopes(x, values) -> list[float]:
+    """Least-squares slopes of ``values[m][k]`` (position m, seed k) on log10(``x[m]``), one per
+    seed: the per-seed statistic of a trend over model size or pre-training volume (the scaling
+    claims, :func:`elastic.claims.slope`) and of the lifecycle's elasticity, judged over the seeds.
+    Unlike :func:`fit_loglog`, fewer than 3 distinct positions are an error: a claim is not judged
+    on them.
+
+    Chapters: scaling, lifecycle.
+    """
+    lx = np.log10(np.asarray(x, dtype=float))
+    if len(lx) < 3 or np.ptp(lx) == 0:
+        raise ElasticError(f"a trend needs at least 3 distinct positions, got {list(x)}")
+    values = np.asarray(values, dtype=float)
+    centred = lx - lx.mean()
+    return ((centred @ (values - values.mean(0))) / (centred @ centred)).tolist()
 
 
 def slope_verdict(fit: dict) -> str:

@@ -46,11 +46,7 @@ def test_step_rates_divide_by_the_step():
     assert claims.step_rates([1.0, 0.5, 0.4], [1, 2]) == pytest.approx((0.5, 0.1))
 
 
-def test_slopes_per_seed_on_log10():
-    # two seeds, three models at 10, 100, 1000: rebound 1, 2, 3 (seed 0) and 3, 2, 1 (seed 1)
-    assert claims.per_seed_slopes([10, 100, 1000], [[1, 3], [2, 2], [3, 1]]) == pytest.approx([1.0, -1.0])
-    with pytest.raises(ElasticError, match="at least 3"):
-        claims.per_seed_slopes([10, 100], [[1], [2]])
+def test_slope_of_the_rebound_over_panels():
     panels = [panel([SEED0, SEED1], [0.2, 0.1]), panel([SEED1, SEED0], [0.1, 0.2]),
               panel([SEED0, SEED0], [0.2, 0.2])]
     slopes, scale = claims.slope([1e3, 1e4, 1e5], panels)

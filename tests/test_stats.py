@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from elastic import prose, stats
+from elastic.errors import ElasticError
 
 
 def test_threshold_crossing_interpolates_between_grid_points():
@@ -19,6 +20,13 @@ def test_fit_loglog_recovers_a_power_law_and_drops_nonpositive_points():
     fit = stats.fit_loglog(k, y)
     assert fit["n"] == 4 and fit["dropped"] == 1
     assert fit["ci"][0] < 1 < fit["ci"][1] and fit["slope"] == pytest.approx(1, abs=0.05)
+
+
+def test_slopes_per_seed_on_log10():
+    # two seeds, three models at 10, 100, 1000: rebound 1, 2, 3 (seed 0) and 3, 2, 1 (seed 1)
+    assert stats.per_seed_slopes([10, 100, 1000], [[1, 3], [2, 2], [3, 1]]) == pytest.approx([1.0, -1.0])
+    with pytest.raises(ElasticError, match="at least 3"):
+        stats.per_seed_slopes([10, 100], [[1], [2]])
 
 
 @pytest.mark.parametrize("ci, verdict", [

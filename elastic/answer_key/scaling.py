@@ -10,11 +10,11 @@ PARAMS, REBOUND = (1e5, 1e6, 1e8), (0.01, 0.04, 0.05)
 
 
 def _slope_key() -> Key:
-    """The least-squares slope per decade through :func:`elastic.claims.per_seed_slopes`, the
+    """The least-squares slope per decade through :func:`elastic.stats.per_seed_slopes`, the
     statistic of claims ``rebound_size`` and ``rebound_volume``."""
     import math
 
-    from elastic.claims import per_seed_slopes
+    from elastic.stats import per_seed_slopes
 
     slope = per_seed_slopes(PARAMS, [[r] for r in REBOUND])[0]
     decades = math.log10(PARAMS[-1] / PARAMS[0])

@@ -29,7 +29,7 @@ from elastic.experiments import pinned_threads
 from elastic.models import byte_tokenizer, tiny_model
 from elastic.prose import SLOPE_WORDS, count, number
 from elastic.sources import AttributeSource
-from elastic.stats import fit_loglog, slope_verdict
+from elastic.stats import fit_loglog, per_seed_slopes, slope_verdict
 
 N_HEAD = 4
 #: Bump when what a stage stores or measures changes, so that old cached stages are not reused.
@@ -439,7 +439,7 @@ def judge(data: dict, points_per_seed: list[list[dict]]) -> dict:
                                     f"fewer than {TREND_SIZES} distinct k")
     else:
         out["lifecycle_elasticity"] = claims.judge("lifecycle_elasticity",
-                                                   claims.per_seed_slopes(ks, np.log10(ratios)), 1.0)
+                                                   per_seed_slopes(ks, np.log10(ratios)), 1.0)
     return out
 
 
