@@ -11,8 +11,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from elastic import book, chapters, results
-from elastic.config import PRESETS
+from elastic import book, chapters, plan, results
+from elastic.config import GPU_PRESETS, PRESETS
 from elastic.errors import ElasticError
 from elastic.prose import count
 
@@ -186,8 +186,6 @@ def run_experiment(args) -> int:
 
 
 def resource_plan(args) -> int:
-    from elastic import plan
-
     for gpu in args.gpu:
         print(plan.table(args.preset, gpu))
         print()
@@ -266,8 +264,8 @@ def main(argv=None) -> int:
                      help="override config fields (YAML values); repeat --set or list several")
     one.set_defaults(func=run_experiment)
     planner = sub.add_parser("plan", help="GPU memory, tokens, FLOPs and hours per chapter, before any load")
-    planner.add_argument("--preset", choices=("colab", "paper"), default="colab")
-    planner.add_argument("--gpu", nargs="+", choices=("t4", "l4", "a100", "h100"), default=["t4", "l4", "a100", "h100"])
+    planner.add_argument("--preset", choices=GPU_PRESETS, default="colab")
+    planner.add_argument("--gpu", nargs="+", choices=list(plan.GPUS), default=list(plan.GPUS))
     planner.set_defaults(func=resource_plan)
     conv = sub.add_parser("convert", help="convert a .bin-only checkpoint (hub id or directory) to safetensors once")
     conv.add_argument("source", help="hub id or local model directory")
@@ -277,9 +275,9 @@ def main(argv=None) -> int:
     cell.add_argument("--root", default=".", help="repository root (default: current directory)")
     cell.set_defaults(func=colab_cell)
     rehearsing = sub.add_parser("rehearse", help="run every chapter of colab or paper on CPU against a local hub mirror")
-    rehearsing.add_argument("--preset", choices=("colab", "paper"), default="colab")
+    rehearsing.add_argument("--preset", choices=GPU_PRESETS, default="colab")
     rehearsing.add_argument("--scale", type=int, help="divide the preset's sizes by this factor (default: colab 32, paper 64)")
-    rehearsing.add_argument("--gpu", choices=("t4", "l4", "a100", "h100"), default="a100",
+    rehearsing.add_argument("--gpu", choices=list(plan.GPUS), default="a100",
                             help="GPU class whose trainer settings the chapters use (bf16 autocast or not)")
     rehearsing.add_argument("--smoke", action="store_true", help="every size at its floor, first model of each list")
     rehearsing.add_argument("--no-notebooks", action="store_true", help="run the experiments, not their notebooks")

@@ -25,6 +25,8 @@ from elastic.errors import ElasticError
 
 #: The presets, smallest first: every other list of presets is read from here.
 PRESETS = ("smoke", "cpu", "colab", "paper")
+#: The presets that load hub models on a GPU: what the GPU plan checks and a rehearsal runs on CPU.
+GPU_PRESETS = ("colab", "paper")
 PRESET_DIR = Path(__file__).parent / "presets"
 #: The section of a preset that the fine-tuning chapters inherit (see the module docstring).
 SHARED = "shared"

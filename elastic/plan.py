@@ -297,7 +297,7 @@ def check_before_load(cfg) -> None:
     """
     import torch
 
-    if cfg.preset not in ("colab", "paper") or not torch.cuda.is_available():
+    if cfg.preset not in presets.GPU_PRESETS or not torch.cuda.is_available():
         return
     chapter = type(cfg).__module__.rsplit(".", 1)[-1]
     values = {k: v for k, v in cfg.asdict().items() if k != "preset"}
@@ -343,4 +343,4 @@ def table(preset: str, gpu: str, *, note: bool = True) -> str:
 
 def book_markdown() -> str:
     """The colab and the paper preset on each GPU class, for the book."""
-    return "\n\n".join([*(table(preset, gpu, note=False) for preset in ("colab", "paper") for gpu in GPUS), UNTESTED])
+    return "\n\n".join([*(table(preset, gpu, note=False) for preset in presets.GPU_PRESETS for gpu in GPUS), UNTESTED])

@@ -95,8 +95,6 @@ THREADS = 1
 _FIRST_ONLY = ("models", "datasets", "size_models", "size_labels", "volume_models", "volume_labels",
                "pretraining_volumes", "dpo_models",
                "reverse_models", "kl_models", "prompts", "positive_sizes", "negative_sizes")
-#: Where each GPU class's trainer settings come from: bf16 autocast where the class has it.
-GPU_CLASSES = ("t4", "l4", "a100", "h100")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -477,10 +475,9 @@ def rehearse(preset: str, factor: int | None = None, *, gpu: str = "a100", smoke
     from elastic import models
     from elastic.data import mirror
 
-    if preset not in FACTORS:
-        raise ElasticError(f"rehearse the GPU presets only: --preset {' or '.join(FACTORS)}, not {preset!r}")
-    if gpu not in GPU_CLASSES:
-        raise ElasticError(f"unknown GPU class {gpu!r}; valid: {', '.join(GPU_CLASSES)}")
+    if preset not in presets.GPU_PRESETS:
+        raise ElasticError(f"rehearse the GPU presets only: --preset {' or '.join(presets.GPU_PRESETS)}, not {preset!r}")
+    _gpu_class(gpu)  # an unknown class is an error before any work
     chapters = presets.experiment_sections(preset)
     unknown = sorted(set(only or []) - set(chapters))
     if unknown:
