@@ -212,7 +212,9 @@ def _aligned(seed: dict, sign: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def gain(panel: dict, i: int = -1) -> list[float]:
-    """Per seed: the aligned margin of the first-stage model a_i minus θ0's (mean over pairs).
+    """Per seed: the aligned margin of the first-stage model a_i minus θ0's (mean over pairs), the
+    *alignment gain*: how much better a model aligned with more positive data starts before the
+    negative data (Ji et al. §4.2, Fig. 4). It is the natural scale of the rebound claims.
 
     Chapters: rebound, scaling, ablations, lifecycle.
     """
@@ -234,7 +236,10 @@ def rebound_pairs(panel: dict) -> list[np.ndarray]:
 
 
 def rebound(panel: dict) -> list[float]:
-    """Per seed: the mean over pairs of :func:`rebound_pairs`.
+    """Per seed: the mean over pairs of :func:`rebound_pairs`, the statistic of *rebound* (Ji et al.
+    §4.2, Fig. 4: the more positive data a model was aligned with, the faster it drops under a small
+    amount of negative data); also of the DPO and reverse ablations (Appendix C, Figs. 7-9) and,
+    model by model, of the trends of §4.3 (:func:`slope`).
 
     Chapters: rebound, scaling, ablations, lifecycle.
     """
@@ -251,7 +256,9 @@ def step_rates(curve, second_sizes) -> tuple[float, float]:
 
 def deceleration(panel: dict) -> tuple[list[float], list[float]]:
     """Per seed: the fall per sample over the first negative step minus over the last, after a_A
-    (:func:`step_rates`); and the scale, the mean fall per sample over the whole negative grid.
+    (:func:`step_rates`); and the scale, the mean fall per sample over the whole negative grid. Ji et
+    al. §4.2 (Fig. 4): after the fast first drop the decline under negative data slows and levels
+    off, which the paper puts down to resistance near the pre-trained distribution.
 
     Chapters: rebound.
     """
@@ -266,8 +273,9 @@ def deceleration(panel: dict) -> tuple[list[float], list[float]]:
 
 def slope(x, panels_in_order: list[dict]) -> tuple[list[float], float]:
     """Per seed: the slope of the rebound statistic of each panel on log10(x) (the panels share
-    their seeds, :func:`elastic.stats.per_seed_slopes`); and the scale, the mean alignment gain over the panels
-    per decade of the span of x.
+    their seeds, :func:`elastic.stats.per_seed_slopes`); and the scale, the mean alignment gain over
+    the panels per decade of the span of x. The trends of Ji et al. §4.3: rebound grows with model
+    size (Fig. 5) and with the pre-training volume (Figs. 6 and 10).
 
     Chapters: scaling, lifecycle.
     """
@@ -279,6 +287,9 @@ def slope(x, panels_in_order: list[dict]) -> tuple[list[float], float]:
 def kl_recovery(panel: dict) -> tuple[list[float], list[float]]:
     """Per seed, from the panel's ``kl`` (KL to θ0 of the cells (a_1, 0), (a_A, 0), (a_1, b_B),
     (a_A, b_B)): log KL(a_1, b_B) - log KL(a_A, b_B), and the scale log KL(a_A, 0) - log KL(a_1, 0).
+    The KL rebound of Table 3 in a third-party summary of Ji et al. (not in the ACL or arXiv full
+    texts): a model aligned with more positive data needs less negative data to come back to θ0;
+    measured without the table's threshold ε = 0.01, which a finite grid may never cross.
 
     Chapters: ablations.
     """

@@ -97,8 +97,9 @@ def fit_loglog(x, y, level: float = 0.95) -> dict:
 
 def per_seed_slopes(x, values) -> list[float]:
     """Least-squares slopes of ``values[m][k]`` (position m, seed k) on log10(``x[m]``), one per
-    seed: the per-seed statistic of a trend over model size or pre-training volume (the scaling
-    claims, :func:`elastic.claims.slope`) and of the lifecycle's elasticity, judged over the seeds.
+    seed: the per-seed statistic of a trend of rebound over model size or pre-training volume (Ji et
+    al. §4.3, Figs. 5, 6 and 10; :func:`elastic.claims.slope`) and of the lifecycle's elasticity (the
+    Θ(k) of Thm 3.2, as a slope of log10 ratios), judged over the seeds.
     Unlike :func:`fit_loglog`, fewer than 3 distinct positions are an error: a claim is not judged
     on them.
 
