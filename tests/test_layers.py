@@ -31,7 +31,7 @@ from pathlib import Path
 LIBRARY = Path(__file__).resolve().parents[1] / "elastic"
 
 LAYERS = {
-    "foundation": ("errors", "progress", "stats", "power", "claims", "prose", "results", "cache", "config"),
+    "foundation": ("errors", "allocator", "progress", "stats", "power", "claims", "prose", "results", "cache", "config"),
     "data and models": ("data", "sources", "tokentree", "models"),
     "concepts": ("coding", "arithmetic", "prediction", "springs", "theory", "train", "score", "margin",
                  "measure", "stages", "tasks", "lab", "rebound_grid", "plan", "convert", "released"),
