@@ -16,6 +16,7 @@ from pathlib import Path
 
 from elastic.data import hub
 from elastic.errors import ElasticError
+from elastic.results import share
 
 _INDEX = "pytorch_model.bin.index.json"
 
@@ -53,6 +54,7 @@ def convert(source: str) -> list[Path]:
                                "read with weights_only=True, so it is not converted") from exc
         # clone: tied weights share storage, which safetensors refuses to write twice
         save_file({k: v.contiguous().clone() for k, v in state.items()}, str(_target(shard)), metadata={"format": "pt"})
+        share(_target(shard))  # safetensors writes 0600
         written.append(_target(shard))
     index = directory / _INDEX
     if index.exists():

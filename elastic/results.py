@@ -93,7 +93,7 @@ def atomic_write_text(target: Path, text: str) -> None:
             "set ELASTIC_RESULTS to a writable directory"
         ) from exc
     try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results are shared as the umask says
+        share(tmp)
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
             handle.flush()
@@ -114,6 +114,16 @@ def _umask() -> int:
     return mask
 
 
+def share(target: Path) -> None:
+    """Give ``target`` (and, for a directory, everything under it) the modes the umask allows:
+    0666 for files and 0777 for directories, less the umask. ``mkstemp``, ``mkdtemp`` and
+    safetensors write 0600/0700, which would keep a shared results or cache directory private."""
+    target, mask = Path(target), _umask()
+    for path in [target, *(target.rglob("*") if target.is_dir() else ())]:
+        if not path.is_symlink():  # a link's mode is its target's, which may not be ours to change
+            os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~mask)
+
+
 @contextlib.contextmanager
 def atomic_directory(target: Path, marker: str):
     """Yield a temporary directory beside ``target`` to fill; when the block ends without error it
@@ -122,9 +132,9 @@ def atomic_directory(target: Path, marker: str):
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
-    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
     try:
         yield tmp
+        share(tmp)
         try:
             os.rename(tmp, target)
         except OSError:

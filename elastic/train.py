@@ -64,7 +64,7 @@ from elastic.cache import content_key
 from elastic.errors import ElasticError
 from elastic import progress
 from elastic.models import pick_device, pick_dtype
-from elastic.results import atomic_directory, atomic_write_text
+from elastic.results import atomic_directory, atomic_write_text, share
 
 _RUN_FILE = "run.json"
 # Keys left out of a run's fingerprint: changing them does not change the trained weights.
@@ -506,6 +506,7 @@ def _run_lean(model, tokenizer, examples: Examples, fields: dict, config, *, n_s
 def _save_model(model, tokenizer, directory: Path) -> None:
     model.save_pretrained(directory, safe_serialization=True)
     tokenizer.save_pretrained(directory)
+    share(directory)  # safetensors writes 0600
 
 
 def _save_checkpoint(output_dir: Path, step: int, model, optimizer, scheduler, curve: dict, keep: int) -> None:
@@ -578,6 +579,7 @@ def _run_trl(kind, trainer_cls, config, model, tokenizer, dataset, fields: dict,
     trainer.save_model(str(output_dir))
     trainer.accelerator.wait_for_everyone()
     if trainer.is_world_process_zero():
+        share(output_dir)  # the Trainer's safetensors (model, slices, checkpoints) are 0600
         # the logged losses (one per logging_steps window) and the time inside Trainer.train
         history = trainer.state.log_history
         seconds = next(e["train_runtime"] for e in history if "train_runtime" in e)

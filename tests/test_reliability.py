@@ -76,16 +76,36 @@ def test_a_chapter_is_stale_once_a_results_file_it_used_is_corrupt_or_another_ru
     assert not chapters.up_to_date(root, "alpha", "smoke", key)
 
 
-def test_results_follow_the_umask(tmp_path):
-    old = os.umask(0o022)
+@pytest.mark.parametrize("umask, file_mode, dir_mode", [(0o022, 0o644, 0o755), (0o002, 0o664, 0o775)])
+def test_results_and_caches_follow_the_umask(umask, file_mode, dir_mode, tmp_path):
+    """Results, cells, training runs (safetensors writes 0600), lifecycle stages and conversions."""
+    import torch
+
+    from elastic import convert
+    from elastic.stages import StageStore
+
+    old = os.umask(umask)
     try:
         target = tmp_path / "r.json"
         target.write_text("{}")
+        os.chmod(target, 0o600)  # a replaced file gets the umask's mode, not the old file's
         results.atomic_write_text(target, "{}\n")
-        assert stat.S_IMODE(target.stat().st_mode) == 0o644
-        with results.atomic_directory(tmp_path / "stage", marker="done") as tmp:  # caches: mkdtemp makes 0700
+        with results.atomic_directory(tmp_path / "stage", marker="done") as tmp:  # mkdtemp makes 0700
             (tmp / "done").write_text("")
-        assert stat.S_IMODE((tmp_path / "stage").stat().st_mode) == 0o755
+        tok = models.byte_tokenizer()
+        args = {**config.trainer_args("smoke"), "save_steps": 1, "save_total_limit": 0, "disable_tqdm": True}
+        run = tmp_path / "run"
+        train.sft(models.tiny_model(tok), tok, [f"the cat sat on mat {i}." for i in range(8)], output_dir=run,
+                  args=args, n_slices=2)
+        assert list(run.glob("slice-*/model.safetensors")) and list(run.glob("checkpoint-*")) == []
+        StageStore(tmp_path / "stages").save("k", {"loss": 1.0}, models.tiny_model(tok))
+        pickled = tmp_path / "pickled"
+        pickled.mkdir()
+        torch.save({"w": torch.zeros(2)}, pickled / "pytorch_model.bin")
+        assert convert.convert(str(pickled)) == [pickled / "model.safetensors"]
+        written = [target, tmp_path / "stage", run, tmp_path / "stages", pickled / "model.safetensors"]
+        for path in [p for top in written for p in [top, *top.rglob("*")] if p.name != "pytorch_model.bin"]:
+            assert stat.S_IMODE(path.stat().st_mode) == (dir_mode if path.is_dir() else file_mode), path
     finally:
         os.umask(old)
 
