@@ -2,7 +2,8 @@
 chapter and one for the book (``python -m elastic regenerate``), and nothing else.
 
 The libraries' own progress bars (transformers' loading and saving, datasets' maps, the hub's
-downloads) and trl's per-step metric dicts are silenced, unless the verbosity flag asks for them:
+downloads), trl's per-step metric dicts and the deprecation warnings of the libraries' calls into
+each other are silenced, unless the verbosity flag asks for them:
 ``--verbose`` on ``python -m elastic run|regenerate|bench``, or ``ELASTIC_VERBOSE=1`` in the
 environment (which papermill's kernels inherit). :func:`quiet_libraries` runs when ``elastic`` is
 imported, before any of those libraries is.
@@ -13,10 +14,15 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import warnings
 
 VERBOSE = "ELASTIC_VERBOSE"
 #: The libraries' switches for their bars, read when each is imported.
 _LIBRARY_SWITCHES = ("HF_HUB_DISABLE_PROGRESS_BARS", "HF_DATASETS_DISABLE_PROGRESS_BARS")
+
+#: Deprecation warnings the libraries raise from their own calls, which no code of the book makes:
+#: trl (every DPO step) and peft (every LoRA model) read transformers 5's ``is_gradient_checkpointing``.
+_LIBRARY_WARNINGS = (r"`is_gradient_checkpointing` is deprecated",)
 
 _current = None  # the running experiment's bar
 
@@ -36,6 +42,8 @@ def quiet_libraries() -> None:
     """Silence (or, when verbose, restore) the libraries' progress bars, in the environment for
     libraries not imported yet and through their own switches for those already imported."""
     quiet = not verbose()
+    for message in _LIBRARY_WARNINGS:
+        warnings.filterwarnings("ignore" if quiet else "default", message=message, category=FutureWarning)
     for name in _LIBRARY_SWITCHES:
         if quiet:
             os.environ[name] = "1"

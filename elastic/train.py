@@ -82,6 +82,11 @@ _LEAN_FIELDS = {
 }
 _LEAN_CHOICES = {"optim": ("adamw_torch", "adamw_torch_fused"), "train_sampling_strategy": ("random", "sequential"),
                  "truncation_mode": ("keep_start", "keep_end")}
+#: Fields under the names transformers 5 deprecated (a FutureWarning on every config built with
+#: them), and the names it reads now: runs keep the old names, which their fingerprints hold, and
+#: the trl config is built with the new ones.
+_RENAMED = {"gradient_checkpointing": "activation_checkpointing",
+            "gradient_checkpointing_kwargs": "activation_checkpointing_kwargs"}
 #: Parameters the Trainer exempts from weight decay: biases and norms (``Trainer.get_decay_parameter_names``).
 _NO_DECAY = [re.compile(p) for p in (r"bias", r"layernorm", r"rmsnorm", r"(?:^|\.)norm(?:$|\.)", r"_norm(?:$|\.)")]
 
@@ -260,7 +265,7 @@ def _fields(kind: str, config_cls, args: dict | None, output_dir) -> tuple[dict,
     if fields["backend"] not in BACKENDS:
         raise ElasticError(f"backend={fields['backend']!r}: give one of {', '.join(BACKENDS)}")
     try:
-        config = config_cls(**{k: v for k, v in fields.items() if k != "backend"})
+        config = config_cls(**{_RENAMED.get(k, k): v for k, v in fields.items() if k != "backend"})
     except TypeError as exc:
         raise ElasticError(f"bad {kind} args ({exc}): keys must be trl.{config_cls.__name__} fields") from exc
     return fields, config
@@ -480,8 +485,8 @@ def _run_lean(model, tokenizer, examples: Examples, fields: dict, config, *, n_s
     atomic_write_text(output_dir / _RUN_FILE, json.dumps({"kind": "sft", "fingerprint": fingerprint}))
     curve = _load_checkpoint(Path(last), model, optimizer, scheduler) if last else {"losses": [], "tokens": 0, "seconds": 0.0}
     rows = Padded(ids, labels, tokenizer.pad_token_id, next(model.parameters()).device)
-    if config.gradient_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=config.gradient_checkpointing_kwargs)
+    if config.activation_checkpointing:
+        model.activation_checkpointing_enable(activation_checkpointing_kwargs=config.activation_checkpointing_kwargs)
     model.train()
     for step in range(len(curve["losses"]), len(steps)):
         start = time.perf_counter()  # the step: its batch and its update, not the saving
@@ -496,8 +501,8 @@ def _run_lean(model, tokenizer, examples: Examples, fields: dict, config, *, n_s
         if step + 1 in saves:
             _save_checkpoint(output_dir, step + 1, model, optimizer, scheduler, curve, int(config.save_total_limit or 0))
     model.eval()
-    if config.gradient_checkpointing:
-        model.gradient_checkpointing_disable()
+    if config.activation_checkpointing:
+        model.activation_checkpointing_disable()
     _save_model(model, tokenizer, output_dir)
     _finish("sft", output_dir, fingerprint, curve)
     return model
