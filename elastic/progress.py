@@ -72,6 +72,9 @@ def experiment(total: int, desc: str):
     outer, _current = _current, tqdm(total=total, desc=desc, unit="cell")
     try:
         yield _current
+    except BaseException:
+        _current.leave = False  # the bar is erased: a failed run's one line on stderr is its error
+        raise
     finally:
         _current.close()
         _current = outer

@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from elastic import progress
 
 
@@ -49,3 +51,13 @@ def test_an_experiment_bar_counts_cells_and_names_the_stage():
         progress.stage("generating")
         assert bar.postfix == "generating"
     progress.stage("after the experiment: no bar, no error")
+
+
+def test_a_failed_experiment_erases_its_bar(capsys):
+    """What stderr shows of a failed run is its one-line error, not the bar where it stopped."""
+    with pytest.raises(ValueError):
+        with progress.experiment(3, "demo cells"):
+            progress.stage("SFT on 8 texts")
+            raise ValueError("boom")
+    err = capsys.readouterr().err
+    assert "\n" not in err and err.endswith("\r") and not err.rsplit("\r", 2)[-2].strip()
