@@ -26,6 +26,7 @@ import hashlib
 import json
 from pathlib import Path
 
+from elastic.data.hub import check_path
 from elastic.errors import ElasticError
 # the content hash lives with the results store, which keys overridden runs' directories with it
 # (it cannot import this module, which writes through it); the cache's keys are read from here
@@ -52,8 +53,10 @@ def source_key(spec: str | None):
     """What a cache key holds for a ``source``, model or scorer: a local file or directory by the
     sha256 of its content (file names relative to it, and bytes), so that a moved or copied copy
     keeps its key and an edited one gets a new one; anything else (a hub id, a built-in name,
-    None) as itself."""
+    None) as itself. A path that names nothing is an error, not a key."""
     if spec is None or not Path(spec).exists():
+        if spec is not None:
+            check_path(spec, fix="or pass a hub id")
         return spec
     root = Path(spec)
     digest = hashlib.sha256()

@@ -35,7 +35,7 @@ from elastic.cache import source_key
 from elastic.config import ExperimentConfig, TrainerFields
 from elastic.errors import ElasticError
 from elastic.progress import stage
-from elastic.tasks import SENTIMENT_METRICS, task_of
+from elastic.tasks import GENERATED, SENTIMENT_METRICS, task_of
 
 #: Bump when what a cell stores or how it is computed changes, so old cells are not reused.
 CACHE_VERSION = 1
@@ -246,19 +246,31 @@ class Lab:
                                seed=self.cfg.seed if seed is None else seed)
 
 
-def preflight(cfg: AlignmentConfig, specs, scored=(), read=lambda: None) -> None:
-    """Check, before any model loads or trains, what a run will need: loadable models (``specs``)
-    and scorers (those of the ``scored`` datasets' tasks), its data (``read()`` makes the run's own
-    draws, so a bad ``source``: missing, empty, unparsable, wrong columns or labels, too small) and
-    a writable cache. A bad one stops the run while nothing is spent.
+def preflight(cfg: AlignmentConfig, specs, datasets, scored=(), read=lambda: None) -> None:
+    """Check, before any model loads or trains, what a run will need: loadable models (``specs``),
+    the scorers of the ``scored`` datasets' tasks, a ``source`` that one of its ``datasets`` reads,
+    its data (``read()`` makes the run's own draws, so a bad ``source``: missing, empty,
+    unparsable, wrong columns or labels, too small) and a writable cache. A bad one stops the run
+    while nothing is spent.
+
+    A scorer of a task the run does not score is not looked up (a preset names one per task, for
+    when its datasets change), but a local path that names nothing is a mistake either way.
 
     Chapters: resistance, rebound, scaling, ablations. Paper: §4, App. C.
     """
     for spec in dict.fromkeys(specs):
         if tiny_spec(spec) is None:
             models.check_spec(spec)
-    for task in dict.fromkeys(map(task_of, scored)):
-        score.check_scorer(cfg.sentiment_model if task == "sentiment" else cfg.cost_model)
+    tasks = set(map(task_of, scored))
+    for task, scorer in (("sentiment", cfg.sentiment_model), ("safety", cfg.cost_model)):
+        if task in tasks:
+            score.check_scorer(scorer)
+        else:
+            data.hub.check_path(scorer, fix=f"or drop it (this run scores no {task})")
+    if cfg.source is not None and set(datasets) <= set(GENERATED):
+        raise ElasticError(f"source={cfg.source} is given but no dataset of this run reads it "
+                           f"({', '.join(dict.fromkeys(datasets))} are generated): drop source, or draw from "
+                           "the hub dataset it copies")
     read()
     Store(Path(cfg.cache_dir) / cfg.preset)
 

@@ -15,6 +15,8 @@ TWO_SIDED = {
 }
 #: Plain SFT datasets of the resistance experiment (one side only: the "positive" one).
 ONE_SIDED = ("alpaca", "truthfulqa")
+#: Datasets that :mod:`elastic.data` generates: they read no ``source``; the others are hub datasets.
+GENERATED = ("reviews", "dialogues")
 
 #: The sign of each task's score: +1 when larger means more aligned (more positive).
 SIGNS = {"sentiment": +1, "safety": -1}

@@ -245,6 +245,8 @@ def test_a_local_file_is_keyed_by_its_content(tmp_path):
     assert source_key(str(copy)) != source_key(str(tmp_path / "a" / "train.csv"))
     assert source_key(str(tmp_path / "a")) != source_key(str(tmp_path / "b"))  # directories by names and bytes
     assert source_key("stanfordnlp/imdb") == "stanfordnlp/imdb" and source_key(None) is None
+    with pytest.raises(ElasticError, match=f"no file or directory {tmp_path}/gone.csv: check the path"):
+        source_key(str(tmp_path / "gone.csv"))  # a key of the path itself would cache what it never read
 
 
 #: Bad runs of `python -m elastic run <experiment> --preset smoke --set ...`: (experiment, the
@@ -283,6 +285,14 @@ BAD_RUNS = {
     "missing model after a tiny one": ("rebound", ["models=[tiny-1x32@200, {data}/no-such-model]"],
                                        "no-such-model is not a model directory, a .gguf file or a hub id"),
     "missing classifier": ("rebound", ["sentiment_model={data}/no-such-classifier"], "no file or directory .*no-such-classifier"),
+    "missing classifier, unused": ("resistance", ["sentiment_model={data}/no-such-classifier"],
+                                   r"no file or directory \S+no-such-classifier: .*this run scores no sentiment"),
+    "missing cost model, unused": ("rebound", ["cost_model={data}/no-such-cost-model"],
+                                   r"no file or directory \S+no-such-cost-model: .*this run scores no safety"),
+    **{f"source no dataset of {name} reads": (name, [f"source={{data}}/{csv}"],
+                                              rf"source=\S+{csv} is given but no dataset of this run reads it")
+       for name, csv in (("rebound", "missing.csv"), ("resistance", "missing.csv"), ("scaling", "small.csv"),
+                         ("ablations", "small.csv"))},
     "missing GGUF after tiny": ("compression_prediction", ["models=[tiny, {data}/model.gguf]"], r"GGUF file \S+model.gguf not found"),
     "unwritable cache": ("rebound", ["cache_dir={data}/cache-file"],
                          r"cannot write the cache \S+cache-file/smoke \(Not a directory\): pass cache_dir="),

@@ -58,6 +58,13 @@ def _looks_like_path(source: str) -> bool:
             or source.lower().endswith(_FILE_SUFFIXES))
 
 
+def check_path(source: str | os.PathLike, *, fix: str) -> None:
+    """Raise the one-line error of a ``source`` that names a local file or directory which is not
+    there (looking nothing up on the hub); ``fix`` is the end of the message."""
+    if not Path(source).exists() and _looks_like_path(str(source)):
+        raise ElasticError(f"no file or directory {source}: check the path, {fix}")
+
+
 def locate(source: str | os.PathLike, *, repo_type: str, fix: str) -> str:
     """What to pass to ``datasets``/``transformers`` for ``source``: a local path as a string, or a
     hub id once the hub is known to answer, or (offline) the directory of its cached snapshot.
@@ -67,9 +74,8 @@ def locate(source: str | os.PathLike, *, repo_type: str, fix: str) -> str:
     """
     if Path(source).exists():
         return str(source)
+    check_path(source, fix=fix)
     repo_id = str(source)
-    if _looks_like_path(repo_id):
-        raise ElasticError(f"no file or directory {repo_id}: check the path, {fix}")
     if offline():
         from huggingface_hub import snapshot_download
 

@@ -49,8 +49,8 @@ def run(cfg: Config) -> dict:
     jobs = {"reverse": (cfg.reverse_models, Grid(cfg.dataset, *sizes, reverse=True)),
             "kl": (cfg.kl_models, Grid(cfg.kl_dataset, *sizes)),
             "dpo": (cfg.dpo_models, Grid(cfg.dataset, *sizes, method="dpo"))}
-    preflight(cfg, [spec for specs, _ in jobs.values() for spec in specs], (),
-              lambda: [draw(cfg, g) for _, g in jobs.values()])
+    preflight(cfg, [spec for specs, _ in jobs.values() for spec in specs], [g.dataset for _, g in jobs.values()],
+              read=lambda: [draw(cfg, g) for _, g in jobs.values()])
     labs, data = {}, {}  # one θ0 per model spec, shared by the three ablations
     total = len(cfg.seeds) * sum(len(specs) * n_cells(g) for specs, g in jobs.values())
     with progress.experiment(total, "ablation cells") as bar:

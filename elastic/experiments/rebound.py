@@ -54,7 +54,7 @@ def verdicts(panel: dict) -> dict:
 def run(cfg: Config) -> dict:
     start = time.perf_counter()
     grids = [Grid(d, cfg.positive_sizes, cfg.negative_sizes) for d in cfg.datasets]
-    preflight(cfg, cfg.models, cfg.datasets, lambda: [draw(cfg, g) for g in grids])
+    preflight(cfg, cfg.models, cfg.datasets, scored=cfg.datasets, read=lambda: [draw(cfg, g) for g in grids])
     panels = []
     with progress.experiment(len(cfg.models) * len(cfg.seeds) * sum(map(n_cells, grids)), "rebound cells") as bar:
         for spec in cfg.models:

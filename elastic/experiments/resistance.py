@@ -54,7 +54,7 @@ class Config(AlignmentConfig):
 def run(cfg: Config) -> dict:
     start = time.perf_counter()
     pairs = list(itertools.combinations(range(1, cfg.n_slices + 1), 2))
-    preflight(cfg, cfg.models, read=lambda: [_pool(cfg, d, s) for d in cfg.datasets for s in cfg.seeds])
+    preflight(cfg, cfg.models, cfg.datasets, read=lambda: [_pool(cfg, d, s) for d in cfg.datasets for s in cfg.seeds])
     rows = []
     n_cells = len(cfg.models) * len(cfg.datasets) * len(pairs) * len(cfg.seeds)
     with progress.experiment(n_cells, "resistance cells") as bar:

@@ -95,7 +95,7 @@ def run(cfg: Config) -> dict:
     grids = [Grid(d, cfg.positive_sizes, cfg.negative_sizes) for d in cfg.datasets]
     specs = {"size": cfg.size_models, "volume": cfg.volume_models}
     distinct = list(dict.fromkeys([*cfg.size_models, *cfg.volume_models]))
-    preflight(cfg, distinct, cfg.datasets, lambda: [draw(cfg, g) for g in grids])
+    preflight(cfg, distinct, cfg.datasets, read=lambda: [draw(cfg, g) for g in grids])
     params, grid_panels = {}, {}  # a model in both series is loaded, trained and scored once
     with progress.experiment(len(distinct) * len(cfg.seeds) * sum(map(n_cells, grids)), "scaling cells") as bar:
         for spec in distinct:
