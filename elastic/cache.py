@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import tempfile
 from pathlib import Path
 
 from elastic.data.hub import check_path
@@ -67,6 +68,17 @@ def source_key(spec: str | None):
                 digest.update(chunk)
         digest.update(b"\0")
     return f"sha256:{digest.hexdigest()}"
+
+
+def require_writable(root: Path) -> None:
+    """Create the cache ``root`` and write a file there, so that a cache which cannot be written
+    fails before the first model trains, not at its first save."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=root).close()
+    except OSError as exc:
+        raise ElasticError(f"cannot write the cache {root} ({exc.strerror}): "
+                           "pass cache_dir=<a writable directory>") from exc
 
 
 class Store:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import copy
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,12 +82,7 @@ class Store:
 
     def __init__(self, root: str | Path):
         self.root = Path(root)
-        try:  # a cache that cannot be written fails here, not after the first model has trained
-            self.root.mkdir(parents=True, exist_ok=True)
-            tempfile.TemporaryFile(dir=self.root).close()
-        except OSError as exc:
-            raise ElasticError(f"cannot write the cache {self.root} ({exc.strerror}): "
-                               "pass cache_dir=<a writable directory>") from exc
+        cache.require_writable(self.root)
         self.cells = cache.Store(self.root / "cells")
 
     def run_dir(self, payload) -> Path:

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from elastic import train as training
-from elastic.cache import Store, canonical, content_key
+from elastic.cache import Store, canonical, content_key, require_writable
 from elastic.errors import ElasticError
 from elastic.measure import attention_mask
 
@@ -89,6 +89,7 @@ class StageStore(Store):
 
     def __init__(self, root: Path):
         super().__init__(root, entry="stage")
+        require_writable(self.root)
 
     def load_record(self, key: str) -> dict | None:
         path = self.directory(key, self.RECORD)

@@ -296,7 +296,18 @@ BAD_RUNS = {
     "missing GGUF after tiny": ("compression_prediction", ["models=[tiny, {data}/model.gguf]"], r"GGUF file \S+model.gguf not found"),
     "unwritable cache": ("rebound", ["cache_dir={data}/cache-file"],
                          r"cannot write the cache \S+cache-file/smoke \(Not a directory\): pass cache_dir="),
+    "unwritable lifecycle cache": ("lifecycle", ["cache_dir={data}/cache-file"],
+                                   r"cannot write the cache \S+cache-file/smoke \(Not a directory\): pass cache_dir="),
 }
+
+
+def assert_one_error_line(err: str, pattern: str) -> None:
+    """stderr holds one line, the error matching ``pattern``: an experiment's bar, if it was drawn,
+    was erased (carriage returns, no newline), so a terminal shows the error alone."""
+    import re
+
+    shown = err.rsplit("\r", 1)[-1]
+    assert err.count("\n") == 1 and shown.startswith("error: ") and re.search(pattern, shown), err
 
 
 @pytest.fixture
@@ -319,8 +330,6 @@ def test_a_bad_run_is_one_line_exit_2_before_any_model_loads_and_changes_nothing
     """Bad values, sources, models and caches: one line on stderr, exit code 2, nothing written
     (no model trained or cached either: every source and spec is checked before the first loads)
     and nothing changed."""
-    import re
-
     from elastic.cli import main
 
     name, overrides, message = BAD_RUNS[case]
@@ -332,8 +341,7 @@ def test_a_bad_run_is_one_line_exit_2_before_any_model_loads_and_changes_nothing
     monkeypatch.setenv("ELASTIC_RESULTS", str(work / "results"))
     files = {p: p.read_bytes() for p in bad_data.rglob("*") if p.is_file()}
     assert main(["run", name, "--preset", "smoke", "--set", *(o.format(data=bad_data) for o in overrides)]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("error: ") and err.count("\n") == 1 and re.search(message, err), err
+    assert_one_error_line(capsys.readouterr().err, message)
     assert [p for p in work.rglob("*") if p.is_file()] == [earlier]
     assert earlier.read_text() == '{"kept": true}\n'
     assert {p: p.read_bytes() for p in bad_data.rglob("*") if p.is_file()} == files
