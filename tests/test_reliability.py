@@ -9,11 +9,12 @@ import stat
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pytest
 
-from elastic import chapters, config, experiments, models, results, score, train
+from elastic import chapters, config, experiments, models, progress, results, score, train
 from elastic.errors import ElasticError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -293,6 +294,10 @@ BAD_RUNS = {
                                               rf"source=\S+{csv} is given but no dataset of this run reads it")
        for name, csv in (("rebound", "missing.csv"), ("resistance", "missing.csv"), ("scaling", "small.csv"),
                          ("ablations", "small.csv"))},
+    "adapter with pickled weights only": ("rebound", ["models=[tiny-1x32@200, {data}/adapter]"],
+                                          r"adapter holds only pickle weights \(adapter_model.bin\).*python -m elastic convert"),
+    "pickled classifier": ("rebound", ["sentiment_model={data}/classifier"],
+                           r"classifier holds only pickle weights \(pytorch_model.bin\).*python -m elastic convert"),
     "missing GGUF after tiny": ("compression_prediction", ["models=[tiny, {data}/model.gguf]"], r"GGUF file \S+model.gguf not found"),
     "unwritable cache": ("rebound", ["cache_dir={data}/cache-file"],
                          r"cannot write the cache \S+cache-file/smoke \(Not a directory\): pass cache_dir="),
@@ -317,7 +322,9 @@ def bad_data(tmp_path) -> Path:
                        "small.csv": b"text,label\ngreat film,1\nawful film,0\n",
                        "labels.csv": b"text,label\ngreat film,pos\nawful film,neg\n",
                        "label2.csv": b"text,label\ngreat film,2\nawful film,0\n",
-                       "mixed/a.csv": bytes(range(128, 256)) * 4, "cache-file": b"not a directory\n"}.items():
+                       "mixed/a.csv": bytes(range(128, 256)) * 4, "cache-file": b"not a directory\n",
+                       "adapter/adapter_config.json": b"{}", "adapter/adapter_model.bin": b"pickle",
+                       "classifier/config.json": b"{}", "classifier/pytorch_model.bin": b"pickle"}.items():
         (data / name).parent.mkdir(parents=True, exist_ok=True)
         (data / name).write_bytes(text)
     (data / "folder").mkdir()
@@ -345,6 +352,80 @@ def test_a_bad_run_is_one_line_exit_2_before_any_model_loads_and_changes_nothing
     assert [p for p in work.rglob("*") if p.is_file()] == [earlier]
     assert earlier.read_text() == '{"kept": true}\n'
     assert {p: p.read_bytes() for p in bad_data.rglob("*") if p.is_file()} == files
+
+
+#: A rebound grid small enough to fill an alignment cache in seconds (two seeds, six cells).
+SMALL_REBOUND = ["rebound", "--preset", "smoke", "--set", "models=[tiny-1x16@40]", "positive_sizes=[4]",
+                 "negative_sizes=[4]", "n_pairs=2", "n_eval=2", "max_new_tokens=4", "max_length=32"]
+
+
+def _corrupt(pattern: str):
+    return lambda work, monkeypatch: [path.write_text("{not json") for path in work.glob(pattern)]
+
+
+def _preset(edit):
+    """A smoke preset edited by ``edit(text)``, read from the work directory instead of the library."""
+    def setup(work, monkeypatch):
+        (work / "presets").mkdir()
+        (work / "presets" / "smoke.yaml").write_text(edit((config.PRESET_DIR / "smoke.yaml").read_text()))
+        monkeypatch.setattr(config, "PRESET_DIR", work / "presets")
+    return setup
+
+
+#: Bad runs that fail on a file written before them: (what the setup does to the work directory,
+#: whose alignment cache and results a SMALL_REBOUND run has filled; the failing run; the error's pattern).
+SPOILED_RUNS = {
+    "corrupt cells": (_corrupt("_build/cache/alignment/smoke/cells/*.json"), SMALL_REBOUND,
+                      r"cells/\w+\.json is corrupt \(JSONDecodeError\): delete it to recompute that entry"),
+    "corrupt run records": (_corrupt("_build/cache/alignment/smoke/runs/*/run.json"), SMALL_REBOUND,
+                            r"run\.json is not a run record .*: delete that file to retrain \S+"),
+    "malformed preset": (_preset(lambda text: text + "broken: [1,\n"), ["token_tree", "--preset", "smoke"],
+                         r"smoke\.yaml is not valid YAML at line \d+: fix that line"),
+    "section given twice in a preset": (_preset(lambda text: text + "token_tree:\n  seed: 1\n"),
+                                        ["token_tree", "--preset", "smoke"],
+                                        r"smoke\.yaml: key 'token_tree' appears twice \(line \d+\): remove one"),
+    "key given twice in a preset": (_preset(lambda text: text.replace("token_tree:\n", "token_tree:\n  seed: 1\n  seed: 2\n")),
+                                    ["token_tree", "--preset", "smoke"],
+                                    r"smoke\.yaml: key 'seed' appears twice \(line \d+\): remove one"),
+}
+
+
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory) -> Path:
+    """A work directory where SMALL_REBOUND has run: its results, and its cache of runs and cells."""
+    from elastic.cli import main
+
+    work = tmp_path_factory.mktemp("filled")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(work)
+        patch.setenv("ELASTIC_RESULTS", str(work / "results"))
+        assert main(["run", *SMALL_REBOUND]) == 0
+    return work
+
+
+@pytest.mark.parametrize("case", list(SPOILED_RUNS))
+def test_a_run_on_a_spoiled_file_is_one_line_exit_2_and_changes_nothing(case, filled, tmp_path, monkeypatch, capsys):
+    """Corrupt cells and run records, malformed presets and keys given twice: through the CLI, one
+    line on stderr (no stopped bar, no library warning before it), exit code 2, no file changed."""
+    import shutil
+
+    from elastic.cli import main
+
+    setup, run, message = SPOILED_RUNS[case]
+    work = tmp_path / "work"
+    shutil.copytree(filled, work)
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("ELASTIC_RESULTS", str(work / "results"))
+    setup(work, monkeypatch)
+    files = {p: p.read_bytes() for p in work.rglob("*") if p.is_file()}
+    capsys.readouterr()
+    with warnings.catch_warnings(record=True) as caught:  # pytest collects warnings a user would see
+        warnings.simplefilter("always")
+        progress.quiet_libraries()  # the filters the CLI's import sets, back on top
+        assert main(["run", *run]) == 2
+    assert_one_error_line(capsys.readouterr().err, message)
+    assert [str(w.message) for w in caught] == []
+    assert {p: p.read_bytes() for p in work.rglob("*") if p.is_file()} == files
 
 
 def test_a_key_given_twice_in_a_preset_is_an_error(tmp_path):
