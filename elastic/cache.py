@@ -5,10 +5,11 @@ written whole or not at all.
 keys, sets sorted, anything else JSON cannot write as its ``str``), never where the cache lives,
 so a copied or moved cache keeps its entries; it is defined in :mod:`elastic.results`, whose
 directories of overridden runs it keys too. :func:`file_key` hashes a file's content, and
-:func:`source_key` a local dataset, model or scorer (file or directory) that a key names. They key
-the alignment stages and cells (:mod:`elastic.lab`), the lifecycle stages
-(:mod:`elastic.stages`), the fine-tuning runs (:mod:`elastic.train`), the SmolLM2 conversion
-(:mod:`elastic.models`), the hub mirror (:mod:`elastic.data.mirror`), the rehearsals
+:func:`source_key` a local dataset, model or scorer (file or directory) that a key names; a path
+that names nothing is an error (:func:`check_path`, which :mod:`elastic.data.hub` applies too),
+never a key or a hub id. They key the alignment stages and cells (:mod:`elastic.lab`), the
+lifecycle stages (:mod:`elastic.stages`), the fine-tuning runs (:mod:`elastic.train`), the SmolLM2
+conversion (:mod:`elastic.models`), the hub mirror (:mod:`elastic.data.mirror`), the rehearsals
 (:mod:`elastic.rehearse`) and the chapters' records and results files (:mod:`elastic.chapters`,
 :mod:`elastic.book`).
 
@@ -24,10 +25,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import tempfile
 from pathlib import Path
 
-from elastic.data.hub import check_path
 from elastic.errors import ElasticError
 # the content hash lives with the results store, which keys overridden runs' directories with it
 # (it cannot import this module, which writes through it); the cache's keys are read from here
@@ -48,6 +49,24 @@ def file_key(path: str | Path, *, sample: int | None = None, length: int = 64) -
         handle.seek(max(0, size - sample))
         digest.update(handle.read(sample))
     return digest.hexdigest()[:length]
+
+
+#: Endings of local files; a hub id (``owner/name``) does not end so.
+_FILE_SUFFIXES = (".csv", ".json", ".jsonl", ".parquet", ".txt", ".gguf", ".safetensors", ".bin")
+
+
+def _looks_like_path(source: str) -> bool:
+    """A missing local path must not be reported as an unreachable hub id: absolute or relative
+    paths, paths with more than one ``/`` and data files cannot be hub ids."""
+    return (source.startswith(("/", "./", "../", "~")) or source.count("/") > 1
+            or source.lower().endswith(_FILE_SUFFIXES))
+
+
+def check_path(source: str | os.PathLike, *, fix: str) -> None:
+    """Raise the one-line error of a ``source`` that names a local file or directory which is not
+    there (looking nothing up on the hub); ``fix`` is the end of the message."""
+    if not Path(source).exists() and _looks_like_path(str(source)):
+        raise ElasticError(f"no file or directory {source}: check the path, {fix}")
 
 
 def source_key(spec: str | None):

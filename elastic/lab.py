@@ -260,7 +260,7 @@ def preflight(cfg: AlignmentConfig, specs, datasets, scored=(), read=lambda: Non
         if task in tasks:
             score.check_scorer(scorer)
         else:
-            data.hub.check_path(scorer, fix=f"or drop it (this run scores no {task})")
+            cache.check_path(scorer, fix=f"or drop it (this run scores no {task})")
     if cfg.source is not None and set(datasets) <= set(GENERATED):
         raise ElasticError(f"source={cfg.source} is given but no dataset of this run reads it "
                            f"({', '.join(dict.fromkeys(datasets))} are generated): drop source, or draw from "

@@ -19,6 +19,7 @@ import socket
 from pathlib import Path
 from urllib.parse import urlparse
 
+from elastic.cache import check_path
 from elastic.errors import ElasticError
 
 #: Seconds to wait for a TCP connection to the hub before calling it unreachable.
@@ -45,24 +46,6 @@ def reachable(url: str | None = None, timeout: float = CONNECT_TIMEOUT_S) -> boo
             return True
     except OSError:
         return False
-
-
-#: Endings of local files; a hub id (``owner/name``) does not end so.
-_FILE_SUFFIXES = (".csv", ".json", ".jsonl", ".parquet", ".txt", ".gguf", ".safetensors", ".bin")
-
-
-def _looks_like_path(source: str) -> bool:
-    """A missing local path must not be reported as an unreachable hub id: absolute or relative
-    paths, paths with more than one ``/`` and data files cannot be hub ids."""
-    return (source.startswith(("/", "./", "../", "~")) or source.count("/") > 1
-            or source.lower().endswith(_FILE_SUFFIXES))
-
-
-def check_path(source: str | os.PathLike, *, fix: str) -> None:
-    """Raise the one-line error of a ``source`` that names a local file or directory which is not
-    there (looking nothing up on the hub); ``fix`` is the end of the message."""
-    if not Path(source).exists() and _looks_like_path(str(source)):
-        raise ElasticError(f"no file or directory {source}: check the path, {fix}")
 
 
 def locate(source: str | os.PathLike, *, repo_type: str, fix: str) -> str:
