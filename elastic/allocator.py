@@ -27,6 +27,6 @@ def reuse_freed_memory() -> bool:
     name = ctypes.util.find_library("c")
     try:
         mallopt = ctypes.CDLL(name).mallopt
-    except (OSError, AttributeError, TypeError):
+    except (OSError, AttributeError):  # no C library to load, or one without mallopt
         return False
     return bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_MAX)) and bool(mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))

@@ -74,9 +74,10 @@ def source_key(spec: str | None):
     sha256 of its content (file names relative to it, and bytes), so that a moved or copied copy
     keeps its key and an edited one gets a new one; anything else (a hub id, a built-in name,
     None) as itself. A path that names nothing is an error, not a key."""
-    if spec is None or not Path(spec).exists():
-        if spec is not None:
-            check_path(spec, fix="or pass a hub id")
+    if spec is None:
+        return None
+    if not Path(spec).exists():
+        check_path(spec, fix="or pass a hub id")  # a hub id or a built-in name is its own key
         return spec
     root = Path(spec)
     digest = hashlib.sha256()
