@@ -23,7 +23,8 @@ from test_regenerate import project  # noqa: E402  a project whose chapters writ
 
 
 def test_a_chapter_killed_by_sigkill_runs_again_and_alone(tmp_path, monkeypatch):
-    hang = "\n# %%\nimport os, time\nif os.environ.get('ELASTIC_TEST_HANG'):\n    time.sleep(60)\n"
+    hang = ("\n# %%\nimport os, time\nif os.environ.get('ELASTIC_TEST_HANG'):\n"
+            "    open('hanging', 'w').close()\n    time.sleep(60)\n")
     root = project(tmp_path, {"alpha": "", "beta": hang})
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     env.pop("ELASTIC_RESULTS", None)
@@ -32,9 +33,11 @@ def test_a_chapter_killed_by_sigkill_runs_again_and_alone(tmp_path, monkeypatch)
     child = subprocess.Popen(regen + ["--only", "beta"], env={**env, "ELASTIC_TEST_HANG": "1"}, cwd=root, start_new_session=True,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 40
-    while (chapters.read_execution(root, "beta", "smoke") or {}).get("status") != "running" and time.time() < deadline:
-        time.sleep(0.2)
-    time.sleep(3)  # inside the chapter: its kernel is running the cells
+    # inside the chapter: its record says running and its kernel is in the hanging cell (the kernel's
+    # cwd is the project root), however long the kernel took to start
+    while not (root / "hanging").exists() and time.time() < deadline:
+        time.sleep(0.1)
+    assert (root / "hanging").exists(), "the chapter's kernel never reached its hanging cell"
     os.killpg(child.pid, signal.SIGKILL)
     child.wait()
     assert chapters.read_execution(root, "beta", "smoke")["status"] == "running"
