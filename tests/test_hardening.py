@@ -5,6 +5,7 @@ full disks and unwritable results directories are tested beside their modules; s
 bytes for every experiment in test_reliability.)"""
 
 import json
+import multiprocessing
 import os
 import random
 import re
@@ -24,22 +25,34 @@ from elastic.errors import ElasticError
 torch.set_num_threads(1)
 
 
+#: What the writers below import (tiny_model's Llama classes too). Each writer is a process forked
+#: from a server that imported these once (multiprocessing's forkserver), not a fresh interpreter: a
+#: SIGKILL ends it all the same, and the kills do not each pay torch's and transformers' imports
+#: (about 5 s of CPU).
+WRITER_IMPORTS = ["elastic.models", "elastic.stages", "elastic.results", "elastic.experiments",
+                  "transformers.models.llama.modeling_llama"]
+
+
 def _kill_while(script: str, progress, env=None, kills: int = 3, seed: int = 0) -> None:
-    """Run ``script`` in a subprocess ``kills`` times, SIGKILLing it at a random moment once
+    """Run ``script`` in a process of its own ``kills`` times, SIGKILLing it at a random moment once
     ``progress()`` has changed since the start of that run (i.e. once it is in its loop of writes)."""
     rng = random.Random(seed)
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(WRITER_IMPORTS)
     for _ in range(kills):
         before = progress()
         ready = lambda: progress() != before  # noqa: E731
-        proc = subprocess.Popen([sys.executable, "-c", script], env={**os.environ, **(env or {})},
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        code = f"import os\nos.environ.update({env or {}!r})\n{script}"
+        proc = context.Process(target=exec, args=(code, {"__name__": "__main__"}))
+        proc.start()
         deadline = time.monotonic() + 60
-        while not ready() and proc.poll() is None and time.monotonic() < deadline:
+        while not ready() and proc.is_alive() and time.monotonic() < deadline:
             time.sleep(0.01)
         time.sleep(rng.uniform(0.0, 0.3))
-        assert proc.poll() is None, "the writer ended before it could be killed"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        assert proc.is_alive(), "the writer ended before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.join()
+        assert proc.exitcode == -signal.SIGKILL
 
 
 # --- SIGKILL during writes ------------------------------------------------------------------------
