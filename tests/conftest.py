@@ -1,10 +1,16 @@
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+# The Makefile installs the virtualenv without bytecode: this process, and the kernels and
+# subprocesses it starts, write it at first import, or each of them would compile what it imports
+# again (seconds of CPU each) wherever PYTHONDONTWRITEBYTECODE is set.
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 ROOT = Path(__file__).resolve().parents[1]
 
