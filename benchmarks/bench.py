@@ -143,7 +143,8 @@ def sft_bench(label, make_model, tokenizer, cfg: Config, k: int, preset_args: di
     reference) and through the minimal loop, in ``cfg.sft_rounds`` rounds that rotate which goes
     first; the best round of each counts (the least disturbed by other processes on a shared
     machine). All three see the same batches: the texts in order (``train_sampling_strategy:
-    sequential``), padded as the lean loop pads them."""
+    sequential``), padded for the minimal loop. The FLOP/s are the model's FLOPs per predicted token
+    times the predicted tokens per second: what a padded batch spends on padding is not counted."""
     from elastic import data, train
 
     bs = cfg.sft_batch
@@ -158,7 +159,12 @@ def sft_bench(label, make_model, tokenizer, cfg: Config, k: int, preset_args: di
     # bf16 autocast (mixed precision, as accelerate does it) beside float32 when ``bf16``: where the
     # CPU's bf16 matmul peak is above its float32 one (measured, not assumed; without bf16
     # instructions a bf16 step ran tens of times slower and took most of the bench)
-    sides = ["lean", "minimal", "trl", *(["lean_bf16"] if bf16 else [])]
+    # the lean loop as the preset runs it, and padded where the preset packs (the minimal loop pads:
+    # "lean_padded" against it is the loop's own overhead, "lean" adds what packing saves)
+    backends = {"lean": {"backend": "lean"}, "trl": {"backend": "trl", "padding_free": False},
+                "lean_padded": {"backend": "lean", "padding_free": False}, "lean_bf16": {"backend": "lean", "bf16": True}}
+    sides = ["lean", "minimal", "trl", *(["lean_padded"] if args.get("padding_free") else []),
+             *(["lean_bf16"] if bf16 else [])]
     seconds = {side: [] for side in sides} | {"lean_whole_call": []}
     for r in range(cfg.sft_rounds):
         for side in sides[r % len(sides):] + sides[:r % len(sides)]:
@@ -166,8 +172,7 @@ def sft_bench(label, make_model, tokenizer, cfg: Config, k: int, preset_args: di
                 seconds["minimal"].append(_minimal_seconds(make_model, batches, args["learning_rate"],
                                                            tokenizer.pad_token_id))
                 continue
-            backend = {"backend": "lean", "bf16": True} if side == "lean_bf16" else {"backend": side}
-            steps_s, whole_s = _sft_seconds(make_model, tokenizer, texts, {**args, **backend})
+            steps_s, whole_s = _sft_seconds(make_model, tokenizer, texts, {**args, **backends[side]})
             seconds[side].append(steps_s)
             if side == "lean":
                 seconds["lean_whole_call"].append(whole_s)
@@ -178,8 +183,9 @@ def sft_bench(label, make_model, tokenizer, cfg: Config, k: int, preset_args: di
     return {"label": label, "params": n_params, "steps": k, "batch": bs, "tokens": tokens,
             "seconds": seconds, **{f"{side}_tokens_per_s": r for side, r in rate.items()},
             "ratio": rate["lean"] / rate["minimal"], "trl_ratio": rate["trl"] / rate["minimal"],
-            "flops_per_token": flops_per_token,
-            **{f"{side}_flops": flops_per_token * rate[side] for side in ("lean", "trl", "minimal")}}
+            **({"padded_ratio": rate["lean_padded"] / rate["minimal"]} if "lean_padded" in rate else {}),
+            "padding_free": bool(args.get("padding_free")), "flops_per_token": flops_per_token,
+            **{f"{side}_flops": flops_per_token * rate[side] for side in sides}}
 
 
 # --- 3. generation ---------------------------------------------------------------------------------
@@ -235,7 +241,8 @@ def smoke_run(name: str, backend: str, **overrides) -> dict:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             os.environ["ELASTIC_RESULTS"] = tmp
-            cfg = experiments.load_config(name, "smoke", cache_dir=tmp, backend=backend, **overrides)
+            cfg = experiments.load_config(name, "smoke", cache_dir=tmp, backend=backend,
+                                          padding_free=backend == "lean", **overrides)
             train.ledger.take()  # what the bench trained before is not this run's
             start = time.perf_counter()
             record = experiments.module(name).run(cfg)

@@ -79,6 +79,9 @@ class TrainerFields(Checked):
     #: None: the hardware's choice (:func:`elastic.train.default_args`: on GPUs only)
     gradient_checkpointing: bool | None = None
     bf16: bool | None = None             #: None: where :func:`elastic.models.pick_dtype` picks bf16
+    #: SFT batches without padding (:mod:`elastic.packing`; the lean loop's, since trl's needs
+    #: FlashAttention); DPO pads (trl 1.16 disabled its padding-free DPO). None: padded.
+    padding_free: bool | None = None
     #: which implementation runs SFT: "lean" (a plain loop, one process) or "trl" (the Trainer: several
     #: processes, DeepSpeed/FSDP); None: :func:`elastic.train.default_args`'s. DPO always runs trl.
     backend: str | None = None

@@ -22,7 +22,9 @@ and mean the same run:
   semantics, so that a run of a few steps costs its steps and nothing else. Each text is tokenized
   as trl's ``SFTTrainer`` prepares it (EOS appended, the prompt of a prompt/completion row masked
   out of the loss, truncated to ``max_length``), once per pool (:class:`Examples`); batches are
-  right-padded to their longest row; each epoch is a permutation drawn from a generator seeded with
+  right-padded to their longest row, or with ``padding_free`` laid end to end with no padding
+  (:mod:`elastic.packing`; trl's field, which trl itself runs only with FlashAttention and without
+  ``max_length``); each epoch is a permutation drawn from a generator seeded with
   ``data_seed`` (else ``seed``) plus the epoch, as accelerate's seedable sampler draws it; the loss
   is the mean over the batch's predicted tokens (over the whole accumulated batch with
   ``gradient_accumulation_steps``); AdamW with weight decay on all but biases and norms, the
@@ -45,6 +47,7 @@ number of tokens it trained on.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import json
@@ -62,7 +65,7 @@ import torch
 
 from elastic.cache import content_key
 from elastic.errors import ElasticError
-from elastic import progress
+from elastic import packing, progress
 from elastic.models import pick_device, pick_dtype
 from elastic.results import atomic_directory, atomic_write_text, share
 
@@ -78,7 +81,7 @@ _LEAN_FIELDS = {
     "gradient_accumulation_steps", "max_length", "truncation_mode", "completion_only_loss", "optim",
     "adam_beta1", "adam_beta2", "adam_epsilon", "weight_decay", "lr_scheduler_type", "lr_scheduler_kwargs",
     "warmup_steps", "warmup_ratio", "max_grad_norm", "seed", "data_seed", "train_sampling_strategy", "bf16",
-    "gradient_checkpointing", "use_cpu",
+    "gradient_checkpointing", "use_cpu", "padding_free",
 }
 _LEAN_CHOICES = {"optim": ("adamw_torch", "adamw_torch_fused"), "train_sampling_strategy": ("random", "sequential"),
                  "truncation_mode": ("keep_start", "keep_end")}
@@ -202,7 +205,7 @@ def dpo(model, tokenizer, prompts: Sequence[str], chosen: Sequence[str], rejecte
     For the paper's inverse alignment pass the negative responses as ``chosen`` and the positive
     ones as ``rejected``. The reference policy is a frozen copy of ``model`` as given (or the base
     model with adapters off for a LoRA model) unless ``ref_model`` is passed. ``beta`` and the loss
-    are ``trl.DPOConfig`` fields in ``args``.
+    are ``trl.DPOConfig`` fields in ``args``; ``padding_free`` is not taken (trl 1.16 pads DPO).
     """
     from datasets import Dataset
     from peft import PeftModel
@@ -217,7 +220,9 @@ def dpo(model, tokenizer, prompts: Sequence[str], chosen: Sequence[str], rejecte
     if ref_model is None and not isinstance(model, PeftModel):
         # trl would reload the reference from model.config's hub id, which a model built in code lacks
         ref_model = copy.deepcopy(model).eval()
-    fields, config = _fields("dpo", DPOConfig, args, output_dir)  # any backend: DPO runs through trl
+    # any backend: DPO runs through trl, which pads (trl 1.16 turned its padding-free DPO off)
+    args = {k: v for k, v in (args or {}).items() if k != "padding_free"}
+    fields, config = _fields("dpo", DPOConfig, args, output_dir)
     return _run_trl("dpo", DPOTrainer, config, model, tokenizer, data, fields, n_slices=n_slices,
                     resume=resume, ref_model=ref_model)
 
@@ -264,6 +269,9 @@ def _fields(kind: str, config_cls, args: dict | None, output_dir) -> tuple[dict,
     fields = {**default_args(), **(args or {}), "output_dir": str(output_dir)}
     if fields["backend"] not in BACKENDS:
         raise ElasticError(f"backend={fields['backend']!r}: give one of {', '.join(BACKENDS)}")
+    if fields["backend"] == "trl" and fields.get("padding_free") and fields.get("max_length") is not None:
+        raise ElasticError("padding_free runs in the lean loop (trl's needs FlashAttention and no max_length): "
+                           "set padding_free: false with backend: trl")
     try:
         config = config_cls(**{_RENAMED.get(k, k): v for k, v in fields.items() if k != "backend"})
     except TypeError as exc:
@@ -305,7 +313,7 @@ def _finish(kind: str, output_dir: Path, fingerprint: str, curve: dict) -> None:
 def optimizer_step(model, micro_batches: Sequence[dict], optimizer, scheduler=None, *, max_grad_norm: float = 0.0,
                    bf16: bool = False) -> tuple[float, int]:
     """One optimizer step on ``micro_batches`` (``input_ids``, ``attention_mask``, ``labels`` with
-    -100 where no loss); returns the loss (mean next-token cross-entropy in nats over the predicted
+    -100 where no loss; or packed, :class:`elastic.packing.Packed`); returns the loss (mean next-token cross-entropy in nats over the predicted
     tokens of all micro-batches, before the step) and the number of those tokens.
 
     Every training step of the book runs here: the lean SFT loop's and the lifecycle's. One
@@ -315,14 +323,17 @@ def optimizer_step(model, micro_batches: Sequence[dict], optimizer, scheduler=No
     start = time.perf_counter()
     total = sum(int((b["labels"][:, 1:] != -100).sum()) for b in micro_batches)
     device = next(model.parameters()).device
+    num_items = total if len(micro_batches) > 1 else None
     loss_sum = 0.0
     for batch in micro_batches:
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            if len(micro_batches) == 1:
-                loss = model(**batch).loss
-            else:
-                loss = model(**batch, num_items_in_batch=total).loss
-        loss.backward()
+        packed = "cu_seq_lens_q" in batch
+        with packing.attention(model) if packed else contextlib.nullcontext():
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                if packed:
+                    loss = packing.loss(model, batch, num_items)
+                else:
+                    loss = model(**batch, **({"num_items_in_batch": num_items} if num_items else {})).loss
+            loss.backward()
         loss_sum += loss.item()
     if max_grad_norm > 0:
         torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm, foreach=True)  # as AdamW above
@@ -484,7 +495,8 @@ def _run_lean(model, tokenizer, examples: Examples, fields: dict, config, *, n_s
     output_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(output_dir / _RUN_FILE, json.dumps({"kind": "sft", "fingerprint": fingerprint}))
     curve = _load_checkpoint(Path(last), model, optimizer, scheduler) if last else {"losses": [], "tokens": 0, "seconds": 0.0}
-    rows = Padded(ids, labels, tokenizer.pad_token_id, next(model.parameters()).device)
+    device = next(model.parameters()).device
+    rows = packing.Packed(ids, labels, device) if config.padding_free else Padded(ids, labels, tokenizer.pad_token_id, device)
     if config.activation_checkpointing:
         model.activation_checkpointing_enable(activation_checkpointing_kwargs=config.activation_checkpointing_kwargs)
     model.train()

@@ -19,7 +19,8 @@ texts = [f"the cat sat on mat {i}." for i in range(8)]
 args = {**config.trainer_args("smoke"), "logging_steps": 1}
 tok = models.byte_tokenizer()
 for backend in train.BACKENDS:
-    model = train.sft(models.tiny_model(tok), tok, texts, output_dir=out / backend, args={**args, "backend": backend})
+    fields = {"backend": backend, "padding_free": backend == "lean"}
+    model = train.sft(models.tiny_model(tok), tok, texts, output_dir=out / backend, args={**args, **fields})
 train.dpo(model, tok, ["a:"] * 4, [" no."] * 4, [" yes."] * 4, output_dir=out / "dpo", args={**args, "beta": 0.1})
 models.load_model(out / "lean", device="cpu")
 models.generate(model, tok, ["the"] * 4, max_new_tokens=2, batch_size=1)

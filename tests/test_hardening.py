@@ -116,7 +116,7 @@ def test_checkpoint_cut_short_by_a_kill_is_skipped_on_resume(tmp_path, monkeypat
     died while writing its second checkpoint resumes from the last complete one and ends as an
     uninterrupted run. (The lean loop writes each checkpoint whole or not at all.)"""
     tok = models.byte_tokenizer()
-    args = {**ARGS, "backend": "trl"}
+    args = {**ARGS, "backend": "trl", "padding_free": False}
     reference = train.sft(models.tiny_model(tok), tok, TEXTS, output_dir=tmp_path / "ref", args=args, n_slices=2)
     original_save = transformers.Trainer._save_checkpoint
 
@@ -272,6 +272,7 @@ def test_bench_runs_at_tiny_sizes_and_renders(tmp_path, monkeypatch, root):
     assert [r["cells"] for r in figures["rebound_grid"]] == [2 * (1 + 2 * 2)]
     text = report.bench_text(figures)
     for figure in ("token tree + Huffman, binary, N = 4,000", "token tree + Huffman, 64 tokens, N = 4,000", "SFT step, tiny model", "target ≥ 0.95×", "SFT step before (trl), tiny model",
+                   "SFT step padded, tiny model", "elastic.train (lean padding-free)",
                    "generation, tiny model", "`make test` chapters (smoke)", "rebound grid", "GPU:"):
         assert figure in text
     assert report.bench_markdown().startswith("| Figure | Ours | Baseline |")

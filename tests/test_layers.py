@@ -33,7 +33,7 @@ LIBRARY = Path(__file__).resolve().parents[1] / "elastic"
 LAYERS = {
     "foundation": ("errors", "allocator", "progress", "stats", "power", "claims", "prose", "results", "cache", "config"),
     "data and models": ("data", "sources", "tokentree", "models"),
-    "concepts": ("coding", "arithmetic", "prediction", "springs", "theory", "train", "score", "margin",
+    "concepts": ("coding", "arithmetic", "prediction", "springs", "theory", "train", "packing", "score", "margin",
                  "measure", "stages", "tasks", "lab", "rebound_grid", "plan", "convert", "released"),
     "experiments": ("experiments",),
     "presentation": ("plots", "checkers", "answer_key", "exercises", "colab", "notebook"),

@@ -132,7 +132,7 @@ def _hooks(backend: str, monkeypatch):
 
 @pytest.mark.parametrize("backend", train.BACKENDS)
 def test_interrupted_run_resumes_and_finished_run_is_reused(tok, tmp_path, monkeypatch, backend):
-    args = {**ARGS, "backend": backend}
+    args = {**ARGS, "backend": backend, "padding_free": backend == "lean"}
     reference = weights(train.sft(models.tiny_model(tok), tok, TEXTS, output_dir=tmp_path / "ref",
                                   args=args, n_slices=2))
     steps, kill, revive = _hooks(backend, monkeypatch)
@@ -170,26 +170,70 @@ LOSS_TOLERANCE, WEIGHT_TOLERANCE = 1e-5, 1e-4
                "num_train_epochs": 2.5, "weight_decay": 0.1}),
 ])
 def test_lean_and_trl_give_the_same_loss_curve(tok, tmp_path, rows, extra):
-    """The same run through both implementations: shuffled epochs, padding, prompt masking,
-    accumulation, schedule, clipping and decay agree step by step, to the tolerances above."""
+    """The same run through both implementations, the lean one with and without padding: shuffled
+    epochs, padding, prompt masking, accumulation, schedule, clipping and decay agree step by step,
+    to the tolerances above."""
     data = {"texts": [f"the cat sat on mat {i}." * (1 + i % 3) for i in range(24)],
             "pairs": [{"prompt": f"q{i}:", "completion": " yes." * (1 + i % 2)} for i in range(24)]}[rows]
     args = {**ARGS, "logging_steps": 1, "save_strategy": "no", **extra}
+    paths = {"lean": {"backend": "lean", "padding_free": False},
+             "padding-free": {"backend": "lean", "padding_free": True}, "trl": {"backend": "trl", "padding_free": False}}
     curves, trained = {}, {}
-    for backend in train.BACKENDS:
-        out = tmp_path / backend
-        trained[backend] = weights(train.sft(models.tiny_model(tok), tok, data, output_dir=out,
-                                             args={**args, "backend": backend}))
-        curves[backend] = json.loads((out / "run.json").read_text())["losses"]
-    lean, trl = curves["lean"], curves["trl"]
-    assert len(lean) == len(trl) == (6 if rows == "texts" else 8) and lean[-1] < lean[0] - 0.5
-    assert max(abs(a - b) for a, b in zip(lean, trl)) < LOSS_TOLERANCE
-    assert max((trained["lean"][k] - trained["trl"][k]).abs().max().item() for k in trained["lean"]) < WEIGHT_TOLERANCE
+    for name, fields in paths.items():
+        out = tmp_path / name
+        trained[name] = weights(train.sft(models.tiny_model(tok), tok, data, output_dir=out, args={**args, **fields}))
+        curves[name] = json.loads((out / "run.json").read_text())["losses"]
+    trl = curves["trl"]
+    assert len(trl) == (6 if rows == "texts" else 8) and trl[-1] < trl[0] - 0.5
+    for name in ("lean", "padding-free"):
+        assert len(curves[name]) == len(trl)
+        assert max(abs(a - b) for a, b in zip(curves[name], trl)) < LOSS_TOLERANCE, name
+        difference = max((trained[name][k] - trained["trl"][k]).abs().max().item() for k in trained["trl"])
+        assert difference < WEIGHT_TOLERANCE, name
+
+
+def test_a_packed_batch_gives_each_row_its_own_logits_loss_and_gradients(tok):
+    """Rows laid end to end (elastic.packing) through a model with grouped-query attention: each
+    position's logits are those of its row run alone, and the loss and gradients those of the
+    right-padded batch, to float rounding."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from elastic import packing
+
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                         num_attention_heads=4, num_key_value_heads=2, pad_token_id=tok.pad_token_id))
+    rows = [tok(t)["input_ids"] for t in ("a cat", "the dog barked twice", "hi")]
+    labels = [list(r) for r in rows]
+    labels[1][:5] = [-100] * 5  # a masked prompt
+    batch = packing.Packed(rows, labels).take([2, 0, 1])
+    assert batch["cu_seq_lens_q"].tolist() == [0, len(rows[2]), len(rows[2]) + len(rows[0]), sum(map(len, rows))]
+    with torch.no_grad(), packing.attention(model):
+        logits = model(**{k: v for k, v in batch.items() if k != "labels"}).logits[0]
+    assert model.config._attn_implementation == "sdpa"  # restored after the block
+    with torch.no_grad():
+        alone = torch.cat([model(torch.tensor([rows[r]])).logits[0] for r in (2, 0, 1)])
+    assert torch.allclose(logits, alone, atol=1e-5)
+
+    def gradients(loss):
+        model.zero_grad()
+        loss.backward()
+        return torch.cat([p.grad.flatten() for p in model.parameters()])
+
+    with packing.attention(model):
+        packed_loss = packing.loss(model, batch)
+        packed_grad = gradients(packed_loss)
+    padded = train.Padded(rows, labels, tok.pad_token_id).take([2, 0, 1])
+    padded_loss = model(**padded).loss
+    assert abs(packed_loss.item() - padded_loss.item()) < 1e-6
+    assert torch.allclose(packed_grad, gradients(padded_loss), atol=1e-6)
 
 
 def test_lean_trainer_refuses_what_it_does_not_implement(tok, tmp_path):
     with pytest.raises(ElasticError, match="lean trainer does not implement packing: set backend: trl"):
         train.sft(models.tiny_model(tok), tok, TEXTS, output_dir=tmp_path, args={**ARGS, "packing": True})
+    with pytest.raises(ElasticError, match="set padding_free: false with backend: trl"):
+        train.sft(models.tiny_model(tok), tok, TEXTS, output_dir=tmp_path, args={**ARGS, "backend": "trl"})
     with pytest.raises(ElasticError, match="backend='fast': give one of lean, trl"):
         train.sft(models.tiny_model(tok), tok, TEXTS, output_dir=tmp_path, args={**ARGS, "backend": "fast"})
 
