@@ -313,8 +313,9 @@ def _finish(kind: str, output_dir: Path, fingerprint: str, curve: dict) -> None:
 def optimizer_step(model, micro_batches: Sequence[dict], optimizer, scheduler=None, *, max_grad_norm: float = 0.0,
                    bf16: bool = False) -> tuple[float, int]:
     """One optimizer step on ``micro_batches`` (``input_ids``, ``attention_mask``, ``labels`` with
-    -100 where no loss; or packed, :class:`elastic.packing.Packed`); returns the loss (mean next-token cross-entropy in nats over the predicted
-    tokens of all micro-batches, before the step) and the number of those tokens.
+    -100 where no loss; or packed by :class:`elastic.packing.Packed`); returns the loss (mean
+    next-token cross-entropy in nats over the predicted tokens of all micro-batches, before the
+    step) and the number of those tokens.
 
     Every training step of the book runs here: the lean SFT loop's and the lifecycle's. One
     micro-batch takes the model's own mean loss; several are weighted by their share of the
